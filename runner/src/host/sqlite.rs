@@ -1,0 +1,189 @@
+//! `spin:sqlite/sqlite@3.0.0` over embedded SQLite files, with Spin's grant rules:
+//! a database not listed in the component's `sqlite_databases` is `access-denied`,
+//! a listed one the host does not know is `no-such-database`.
+
+use super::sqlite_wit::{Error, Host, HostConnection, QueryResult, RowResult, Value};
+use super::RequestState;
+use rusqlite::types::ValueRef;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wasmtime::component::Resource;
+
+/// Connections are pooled per database: opening a file and setting pragmas on every
+/// request would cost more than most queries.
+pub struct Pool {
+    path: PathBuf,
+    idle: Mutex<Vec<rusqlite::Connection>>,
+}
+
+/// The databases the host serves, by label.
+#[derive(Default)]
+pub struct Databases {
+    by_label: HashMap<String, Arc<Pool>>,
+}
+
+/// A guest's open connection; it returns to the pool when the guest drops it or the
+/// request's store goes away.
+pub struct Connection {
+    conn: Option<rusqlite::Connection>,
+    pool: Arc<Pool>,
+}
+
+impl Databases {
+    pub fn new(labels: impl IntoIterator<Item = (String, PathBuf)>) -> anyhow::Result<Self> {
+        let mut by_label = HashMap::new();
+        for (label, path) in labels {
+            let pool = Pool {
+                path,
+                idle: Mutex::new(Vec::new()),
+            };
+            // Open once now so a bad path fails at start, not on the first request.
+            let conn = pool.connect()?;
+            pool.put(conn);
+            by_label.insert(label, Arc::new(pool));
+        }
+        Ok(Self { by_label })
+    }
+
+    fn get(&self, label: &str) -> Option<Arc<Pool>> {
+        self.by_label.get(label).cloned()
+    }
+}
+
+impl Pool {
+    fn connect(&self) -> anyhow::Result<rusqlite::Connection> {
+        let conn = rusqlite::Connection::open(&self.path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(conn)
+    }
+
+    fn take(&self) -> anyhow::Result<rusqlite::Connection> {
+        let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        match pooled {
+            Some(conn) => Ok(conn),
+            None => self.connect(),
+        }
+    }
+
+    fn put(&self, conn: rusqlite::Connection) {
+        // A guest that trapped inside a transaction must not leave it to the next one.
+        if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < 16 {
+                idle.push(conn);
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.put(conn);
+        }
+    }
+}
+
+impl Host for RequestState {}
+
+impl HostConnection for RequestState {
+    fn open(&mut self, database: String) -> Result<Resource<Connection>, Error> {
+        if !self.grants.sqlite_databases.iter().any(|d| *d == database) {
+            return Err(Error::AccessDenied);
+        }
+        let pool = self.sqlite.get(&database).ok_or(Error::NoSuchDatabase)?;
+        let conn = pool.take().map_err(|e| Error::Io(e.to_string()))?;
+        self.table
+            .push(Connection {
+                conn: Some(conn),
+                pool,
+            })
+            .map_err(|e| Error::Io(e.to_string()))
+    }
+
+    fn execute(
+        &mut self,
+        this: Resource<Connection>,
+        statement: String,
+        parameters: Vec<Value>,
+    ) -> Result<QueryResult, Error> {
+        let conn = self.connection(&this)?;
+        execute(conn, &statement, parameters).map_err(|e| Error::Io(e.to_string()))
+    }
+
+    fn last_insert_rowid(&mut self, this: Resource<Connection>) -> i64 {
+        self.connection(&this)
+            .map(|c| c.last_insert_rowid())
+            .unwrap_or(0)
+    }
+
+    fn changes(&mut self, this: Resource<Connection>) -> u64 {
+        self.connection(&this).map(|c| c.changes()).unwrap_or(0)
+    }
+
+    fn drop(&mut self, rep: Resource<Connection>) -> wasmtime::Result<()> {
+        self.table.delete(rep)?;
+        Ok(())
+    }
+}
+
+impl RequestState {
+    fn connection(&self, handle: &Resource<Connection>) -> Result<&rusqlite::Connection, Error> {
+        self.table
+            .get(handle)
+            .ok()
+            .and_then(|c| c.conn.as_ref())
+            .ok_or(Error::InvalidConnection)
+    }
+}
+
+fn execute(
+    conn: &rusqlite::Connection,
+    statement: &str,
+    parameters: Vec<Value>,
+) -> rusqlite::Result<QueryResult> {
+    let mut stmt = conn.prepare_cached(statement)?;
+    let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+    let params = rusqlite::params_from_iter(parameters.into_iter().map(to_sql));
+    let mut rows = stmt.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            values.push(from_sql(row.get_ref(i)?));
+        }
+        out.push(RowResult { values });
+    }
+    Ok(QueryResult { columns, rows: out })
+}
+
+fn to_sql(value: Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match value {
+        Value::Integer(i) => V::Integer(i),
+        Value::Real(r) => V::Real(r),
+        Value::Text(t) => V::Text(t),
+        Value::Blob(b) => V::Blob(b),
+        Value::Null => V::Null,
+    }
+}
+
+fn from_sql(value: ValueRef<'_>) -> Value {
+    match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Integer(i),
+        ValueRef::Real(r) => Value::Real(r),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    }
+}

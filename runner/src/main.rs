@@ -1,0 +1,122 @@
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use edgesafe_runner::{build, server, App, AppConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Serves a Spin application (spin.toml, manifest version 2) on wasmtime, with Spin's
+/// HTTP trigger, SQLite, key-value and variables, needing nothing but cargo.
+#[derive(Parser)]
+#[command(name = "edgesafe-runner", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    up: UpArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the application (the default), like `spin up`.
+    Up(UpArgs),
+    /// Run every component's build command from the manifest, like `spin build`.
+    Build {
+        /// The application manifest.
+        #[arg(short = 'f', long = "from", default_value = "spin.toml")]
+        manifest: PathBuf,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+struct UpArgs {
+    /// The application manifest.
+    #[arg(short = 'f', long = "from", default_value = "spin.toml")]
+    manifest: PathBuf,
+    /// Address to serve HTTP on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Where the app's SQLite database, key-value store and generated secrets live
+    /// (default: `.spin` beside the manifest, as for Spin).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// Where compiled components are cached between starts (default:
+    /// `target/edgesafe-runner-cache` beside the manifest).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Compile on every start instead of using the cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Run the build commands first, like `spin up --build`.
+    #[arg(long)]
+    build: bool,
+    /// Generate each required secret variable that has no value (not in the
+    /// environment as SPIN_VARIABLE_<NAME>) into <state-dir>/secrets.toml, once,
+    /// and print the generated API keys.
+    #[arg(long)]
+    init_secrets: bool,
+    /// Do not log requests.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Build { manifest }) => build::build(&manifest),
+        Some(Command::Up(args)) => up(args),
+        None => up(cli.up),
+    }
+}
+
+fn up(args: UpArgs) -> Result<()> {
+    if args.build {
+        build::build(&args.manifest)?;
+    }
+    let base = args
+        .manifest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let config = AppConfig {
+        state_dir: args.state_dir.unwrap_or_else(|| base.join(".spin")),
+        cache_dir: if args.no_cache {
+            None
+        } else {
+            Some(
+                args.cache_dir
+                    .unwrap_or_else(|| base.join("target").join("edgesafe-runner-cache")),
+            )
+        },
+        manifest: args.manifest,
+        env: std::env::vars().collect(),
+        init_secrets: args.init_secrets,
+        log_requests: !args.quiet,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let app = App::load(&config)?;
+        for (name, value) in &app.generated_secrets {
+            if name.ends_with("api_key") {
+                println!("Generated {name}: {value}");
+            } else {
+                println!(
+                    "Generated {name} (kept in {})",
+                    config.state_dir.join("secrets.toml").display()
+                );
+            }
+        }
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        println!("Serving http://{}", listener.local_addr()?);
+        for route in app.router().routes() {
+            println!("  {} -> {}", route.raw, route.component);
+        }
+        server::serve(app, listener, server::shutdown_signal()).await?;
+        println!("Stopped.");
+        Ok(())
+    })
+}

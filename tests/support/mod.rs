@@ -1,0 +1,218 @@
+//! One `TestApp` builder for every end-to-end test: it builds the components once,
+//! starts the runner on a free loopback port with a fresh state directory, and
+//! speaks HTTP to it.
+
+use edgesafe_runner::{AppConfig, Running};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Builds the wasm components once per test binary (cargo makes repeat builds cheap).
+pub fn build_components() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "-p",
+                "edgesafe-core",
+                "-p",
+                "edgesafe-gateway",
+                "-p",
+                "edgesafe-identity",
+                "-p",
+                "edgesafe-probe",
+                "-p",
+                "edgesafe-vault-probe",
+            ])
+            .current_dir(root())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the components failed");
+    });
+}
+
+pub const KEK: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+/// 128 hex characters, the shape of a Password Safe API key.
+pub const ADMIN_KEY: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+
+pub struct TestApp {
+    manifest: PathBuf,
+    state: tempfile::TempDir,
+    env: BTreeMap<String, String>,
+    running: Option<Running>,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.text())
+    }
+}
+
+impl TestApp {
+    /// The edgesafe app with a fresh state directory.
+    pub fn start() -> Self {
+        Self::with_manifest(&root().join("spin.toml"), &[])
+    }
+
+    /// The edgesafe app with extra `SPIN_VARIABLE_*` values.
+    pub fn start_with(vars: &[(&str, &str)]) -> Self {
+        Self::with_manifest(&root().join("spin.toml"), vars)
+    }
+
+    pub fn with_manifest(manifest: &Path, vars: &[(&str, &str)]) -> Self {
+        build_components();
+        let mut env = BTreeMap::new();
+        env.insert("SPIN_VARIABLE_KEK".to_string(), KEK.to_string());
+        env.insert("SPIN_VARIABLE_ADMIN_API_KEY".to_string(), ADMIN_KEY.to_string());
+        env.insert("SPIN_VARIABLE_TOKEN".to_string(), "probe-token".to_string());
+        for (k, v) in vars {
+            env.insert(k.to_string(), v.to_string());
+        }
+        let mut app = Self {
+            manifest: manifest.to_path_buf(),
+            state: tempfile::tempdir().expect("temp dir"),
+            env,
+            running: None,
+        };
+        app.running = Some(app.boot().expect("runner starts"));
+        app
+    }
+
+    pub fn config(&self) -> AppConfig {
+        AppConfig {
+            manifest: self.manifest.clone(),
+            state_dir: self.state.path().to_path_buf(),
+            cache_dir: Some(root().join("target").join("edgesafe-runner-cache")),
+            env: self.env.clone(),
+            init_secrets: false,
+            log_requests: false,
+        }
+    }
+
+    fn boot(&self) -> anyhow::Result<Running> {
+        Running::start(&self.config(), "127.0.0.1:0".parse()?)
+    }
+
+    /// Stops the runner and starts it again on the same state directory.
+    pub fn restart(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().expect("runner stops cleanly");
+        }
+        self.running = Some(self.boot().expect("runner restarts"));
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        self.state.path()
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.running.as_ref().expect("running").addr())
+    }
+
+    /// Moves the guests' wall clock forward.
+    pub fn advance_clock(&self, by: Duration) {
+        self.running
+            .as_ref()
+            .expect("running")
+            .app()
+            .clock()
+            .advance(by);
+    }
+
+    /// Sends a request; `path` is appended to the base URL verbatim.
+    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(60))
+            .build();
+        let mut req = agent.request(method, &format!("{}{}", self.base(), path));
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        let result = match body {
+            Some(b) => req.send_bytes(b),
+            None => req.call(),
+        };
+        let resp = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = resp.status();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .flat_map(|n| {
+                resp.all(&n)
+                    .into_iter()
+                    .map(|v| (n.clone(), v.to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).expect("body");
+        Reply { status, headers, body }
+    }
+
+    pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.send("GET", path, headers, None)
+    }
+
+    pub fn post_json(&self, path: &str, headers: &[(&str, &str)], body: &serde_json::Value) -> Reply {
+        let mut h = headers.to_vec();
+        h.push(("Content-Type", "application/json"));
+        self.send("POST", path, &h, Some(body.to_string().as_bytes()))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            let _ = running.stop();
+        }
+    }
+}
+
+/// `PS-Auth key=<key>; runas=<user>;` as the Password Safe clients send it.
+pub fn ps_auth(key: &str, runas: &str) -> String {
+    format!("PS-Auth key={key}; runas={runas};")
+}
+
+pub const V3: &str = "/BeyondTrust/api/public/v3";
