@@ -12,7 +12,12 @@ fn routes_pick_the_most_specific_component() {
     let app = probe();
     assert_eq!(app.get("/probe/anything", &[]).text(), "ok");
     // `/denied/...` belongs to a component without grants: its answer shows which one ran.
-    assert_eq!(app.get("/denied/sqlite/default", &[]).text().contains("AccessDenied"), true);
+    assert_eq!(
+        app.get("/denied/sqlite/default", &[])
+            .text()
+            .contains("AccessDenied"),
+        true
+    );
     assert_eq!(app.get("/probe/sqlite/default", &[]).text(), "opened");
     assert_eq!(app.get("/exact", &[]).status, 200);
     // An exact route does not match below itself, and Spin's matching is case-sensitive.
@@ -26,10 +31,19 @@ fn spin_headers_describe_the_match() {
     let reply = app.get("/users/42/headers?x=1", &[]);
     let text = reply.text();
     assert!(text.contains("spin-path-match-id: 42"), "{text}");
-    assert!(text.contains("spin-matched-route: /users/:id/..."), "{text}");
+    assert!(
+        text.contains("spin-matched-route: /users/:id/..."),
+        "{text}"
+    );
     assert!(text.contains("spin-path-info: /headers"), "{text}");
     assert!(text.contains("spin-component-route: /users/:id"), "{text}");
-    assert!(text.contains(&format!("spin-full-url: {}/users/42/headers?x=1", app.base())), "{text}");
+    assert!(
+        text.contains(&format!(
+            "spin-full-url: {}/users/42/headers?x=1",
+            app.base()
+        )),
+        "{text}"
+    );
     assert!(text.contains("spin-client-addr: 127.0.0.1:"), "{text}");
 }
 
@@ -37,7 +51,13 @@ fn spin_headers_describe_the_match() {
 fn callers_cannot_forge_spin_headers() {
     let app = probe();
     let text = app
-        .get("/probe/headers", &[("spin-client-addr", "10.9.9.9:1"), ("spin-path-info", "/forged")])
+        .get(
+            "/probe/headers",
+            &[
+                ("spin-client-addr", "10.9.9.9:1"),
+                ("spin-path-info", "/forged"),
+            ],
+        )
         .text();
     assert!(!text.contains("10.9.9.9"), "{text}");
     assert!(!text.contains("/forged"), "{text}");
@@ -47,26 +67,56 @@ fn callers_cannot_forge_spin_headers() {
 fn grants_are_enforced_like_spin() {
     let app = probe();
     assert_eq!(app.get("/probe/sqlite/default", &[]).text(), "opened");
-    assert_eq!(app.get("/probe/sqlite/other", &[]).text().contains("AccessDenied"), true);
+    assert_eq!(
+        app.get("/probe/sqlite/other", &[])
+            .text()
+            .contains("AccessDenied"),
+        true
+    );
     assert_eq!(app.get("/probe/kv/default", &[]).text(), "opened");
-    assert_eq!(app.get("/probe/kv/other", &[]).text().contains("AccessDenied"), true);
-    assert_eq!(app.get("/denied/kv/default", &[]).text().contains("AccessDenied"), true);
+    assert_eq!(
+        app.get("/probe/kv/other", &[])
+            .text()
+            .contains("AccessDenied"),
+        true
+    );
+    assert_eq!(
+        app.get("/denied/kv/default", &[])
+            .text()
+            .contains("AccessDenied"),
+        true
+    );
 }
 
 #[test]
 fn variables_come_from_templates_and_the_environment() {
     let app = probe();
-    assert_eq!(app.get("/probe/variable/greeting", &[]).text(), "hello world");
+    assert_eq!(
+        app.get("/probe/variable/greeting", &[]).text(),
+        "hello world"
+    );
     assert_eq!(app.get("/probe/variable/token", &[]).text(), "probe-token");
-    assert!(app.get("/probe/variable/missing", &[]).text().contains("Undefined"));
-    assert!(app.get("/probe/variable/Bad-Name", &[]).text().contains("InvalidName"));
-    assert!(app.get("/denied/variable/greeting", &[]).text().contains("Undefined"));
+    assert!(app
+        .get("/probe/variable/missing", &[])
+        .text()
+        .contains("Undefined"));
+    assert!(app
+        .get("/probe/variable/Bad-Name", &[])
+        .text()
+        .contains("InvalidName"));
+    assert!(app
+        .get("/denied/variable/greeting", &[])
+        .text()
+        .contains("Undefined"));
 
     let overridden = TestApp::with_manifest(
         &root().join("tests/fixtures/probe/spin.toml"),
         &[("SPIN_VARIABLE_GREETING", "hi")],
     );
-    assert_eq!(overridden.get("/probe/variable/greeting", &[]).text(), "hi world");
+    assert_eq!(
+        overridden.get("/probe/variable/greeting", &[]).text(),
+        "hi world"
+    );
 }
 
 #[test]
@@ -101,13 +151,20 @@ fn init_secrets_generates_required_secrets_once() {
         log_requests: false,
     };
     let first = edgesafe_runner::App::load(&config).expect("starts with generated secrets");
-    let names: Vec<&str> = first.generated_secrets.iter().map(|(n, _)| n.as_str()).collect();
+    let names: Vec<&str> = first
+        .generated_secrets
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
     assert_eq!(names, ["admin_api_key", "kek"]);
     let key = &first.generated_secrets[0].1;
     assert_eq!(key.len(), 128);
     assert!(key.chars().all(|c| c.is_ascii_hexdigit()));
     let again = edgesafe_runner::App::load(&config).expect("restarts");
-    assert!(again.generated_secrets.is_empty(), "secrets are generated only once");
+    assert!(
+        again.generated_secrets.is_empty(),
+        "secrets are generated only once"
+    );
 }
 
 #[test]
@@ -117,5 +174,8 @@ fn private_routes_are_unreachable_from_outside() {
     // Host header claims.
     assert_eq!(app.get("/", &[]).status, 404);
     assert_eq!(app.get("/hidden", &[]).status, 404);
-    assert_eq!(app.get("/", &[("Host", "hidden.spin.internal")]).status, 404);
+    assert_eq!(
+        app.get("/", &[("Host", "hidden.spin.internal")]).status,
+        404
+    );
 }

@@ -101,7 +101,10 @@ impl TestApp {
         build_components();
         let mut env = BTreeMap::new();
         env.insert("SPIN_VARIABLE_KEK".to_string(), KEK.to_string());
-        env.insert("SPIN_VARIABLE_ADMIN_API_KEY".to_string(), ADMIN_KEY.to_string());
+        env.insert(
+            "SPIN_VARIABLE_ADMIN_API_KEY".to_string(),
+            ADMIN_KEY.to_string(),
+        );
         env.insert("SPIN_VARIABLE_TOKEN".to_string(), "probe-token".to_string());
         for (k, v) in vars {
             env.insert(k.to_string(), v.to_string());
@@ -131,6 +134,14 @@ impl TestApp {
         Running::start(&self.config(), "127.0.0.1:0".parse()?)
     }
 
+    /// Restarts on the same state directory with some variables changed.
+    pub fn restart_with(&mut self, vars: &[(&str, &str)]) {
+        for (k, v) in vars {
+            self.env.insert(k.to_string(), v.to_string());
+        }
+        self.restart();
+    }
+
     /// Stops the runner and starts it again on the same state directory.
     pub fn restart(&mut self) {
         if let Some(running) = self.running.take() {
@@ -158,44 +169,26 @@ impl TestApp {
     }
 
     /// Sends a request; `path` is appended to the base URL verbatim.
-    pub fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
-        let agent = ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(60))
-            .build();
-        let mut req = agent.request(method, &format!("{}{}", self.base(), path));
-        for (k, v) in headers {
-            req = req.set(k, v);
-        }
-        let result = match body {
-            Some(b) => req.send_bytes(b),
-            None => req.call(),
-        };
-        let resp = match result {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let status = resp.status();
-        let headers = resp
-            .headers_names()
-            .into_iter()
-            .flat_map(|n| {
-                resp.all(&n)
-                    .into_iter()
-                    .map(|v| (n.clone(), v.to_string()))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        let mut body = Vec::new();
-        std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).expect("body");
-        Reply { status, headers, body }
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Reply {
+        send(&self.base(), method, path, headers, body)
     }
 
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
         self.send("GET", path, headers, None)
     }
 
-    pub fn post_json(&self, path: &str, headers: &[(&str, &str)], body: &serde_json::Value) -> Reply {
+    pub fn post_json(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &serde_json::Value,
+    ) -> Reply {
         let mut h = headers.to_vec();
         h.push(("Content-Type", "application/json"));
         self.send("POST", path, &h, Some(body.to_string().as_bytes()))
@@ -207,6 +200,50 @@ impl Drop for TestApp {
         if let Some(running) = self.running.take() {
             let _ = running.stop();
         }
+    }
+}
+
+/// Sends a request to `base`; `path` is appended verbatim (doubled slashes stay).
+pub fn send(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Reply {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(60))
+        .build();
+    let mut req = agent.request(method, &format!("{base}{path}"));
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    let result = match body {
+        Some(b) => req.send_bytes(b),
+        None => req.call(),
+    };
+    let resp = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {path}: {e}"),
+    };
+    let status = resp.status();
+    let headers = resp
+        .headers_names()
+        .into_iter()
+        .flat_map(|n| {
+            resp.all(&n)
+                .into_iter()
+                .map(|v| (n.clone(), v.to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).expect("body");
+    Reply {
+        status,
+        headers,
+        body,
     }
 }
 
