@@ -1,0 +1,173 @@
+//! edgesafe's core component: exports the `core` world of `wit/vault.wit` (storage,
+//! sealed values, crypto, audit) and is the only component that touches Spin's SQLite,
+//! key-value store and variables. Composed into every API component; instantiated
+//! fresh per request, so per-instance caches live only as long as one request.
+//!
+//! This file only wires the WIT exports to the modules and converts types.
+
+mod audit;
+mod audit_chain;
+mod bootstrap;
+mod clock;
+mod db;
+mod digests;
+mod envelope;
+mod error;
+mod keys;
+mod migrate;
+mod password;
+mod random;
+mod sealed;
+mod sql_error;
+mod sql_script;
+mod storage;
+
+wit_bindgen::generate!({
+    world: "core",
+    path: "../../wit",
+});
+
+use exports::edgesafe::vault::{audit as wit_audit, crypto, storage as wit_storage, types};
+
+use crate::error::VaultError;
+
+struct Core;
+
+// Native builds (unit tests) skip the export symbols: their names (`edgesafe:vault/...`)
+// are not valid in a native linker's version script.
+#[cfg(target_arch = "wasm32")]
+export!(Core);
+
+impl wit_storage::Guest for Core {
+    fn query(sql: String, params: Vec<types::Value>) -> Result<types::Rows, types::Error> {
+        let params = params.into_iter().map(to_sqlite).collect::<Vec<_>>();
+        let result = storage::query(&sql, &params).map_err(to_wit)?;
+        Ok(types::Rows {
+            columns: result.columns,
+            rows: result
+                .rows
+                .into_iter()
+                .map(|row| types::Row {
+                    values: row.values.into_iter().map(from_sqlite).collect(),
+                })
+                .collect(),
+        })
+    }
+
+    fn execute(
+        statements: Vec<wit_storage::Statement>,
+    ) -> Result<Vec<wit_storage::Outcome>, types::Error> {
+        let statements = statements
+            .into_iter()
+            .map(|s| storage::Statement {
+                sql: s.sql,
+                params: s.params.into_iter().map(to_sqlite).collect(),
+            })
+            .collect::<Vec<_>>();
+        let outcomes = storage::execute(&statements).map_err(to_wit)?;
+        Ok(outcomes
+            .into_iter()
+            .map(|o| wit_storage::Outcome {
+                changes: o.changes,
+                last_insert_rowid: o.last_insert_rowid,
+            })
+            .collect())
+    }
+
+    fn seal(scope: String, plaintext: Vec<u8>) -> Result<(), types::Error> {
+        let plaintext = zeroize::Zeroizing::new(plaintext);
+        sealed::seal(&scope, &plaintext).map_err(to_wit)
+    }
+
+    fn unseal(scope: String) -> Result<Option<Vec<u8>>, types::Error> {
+        sealed::unseal(&scope).map_err(to_wit)
+    }
+
+    fn forget(scope: String) -> Result<(), types::Error> {
+        sealed::forget(&scope).map_err(to_wit)
+    }
+}
+
+impl crypto::Guest for Core {
+    fn random_token(bytes: u32) -> String {
+        let mut buf = zeroize::Zeroizing::new(vec![0u8; digests::token_len(bytes)]);
+        if random::fill(&mut buf).is_err() {
+            // Unreachable on WASI 0.2, whose random source cannot fail; and with no
+            // error in the signature, failing closed (a trap) beats a weak token.
+            eprintln!("edgesafe-core: random source unavailable");
+            std::process::abort();
+        }
+        hex::encode(buf.as_slice())
+    }
+
+    fn token_digest(token: String) -> Result<String, types::Error> {
+        let token = zeroize::Zeroizing::new(token);
+        let key = keys::digest_key().map_err(to_wit)?;
+        Ok(digests::token_digest(&key, &token))
+    }
+
+    fn sha256_hex(data: Vec<u8>) -> String {
+        digests::sha256_upper_hex(&data)
+    }
+
+    fn generate_password(rule: crypto::PasswordRule) -> Result<String, types::Error> {
+        let rule = password::PasswordRule {
+            length: rule.length,
+            lowercase: rule.lowercase,
+            uppercase: rule.uppercase,
+            digits: rule.digits,
+            symbols: rule.symbols,
+        };
+        password::generate(&rule, &mut random::next_u32).map_err(to_wit)
+    }
+}
+
+impl wit_audit::Guest for Core {
+    fn append(e: wit_audit::Event) -> Result<i64, types::Error> {
+        audit::append(audit::NewEvent {
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            decision: e.decision,
+            purpose: e.purpose,
+            detail: e.detail,
+        })
+        .map_err(to_wit)
+    }
+
+    fn verify() -> Result<i64, i64> {
+        audit::verify()
+    }
+}
+
+fn to_wit(e: VaultError) -> types::Error {
+    match e {
+        VaultError::Conflict(rule) => types::Error::Conflict(rule),
+        VaultError::Invalid(reason) => types::Error::Invalid(reason),
+        VaultError::KeyUnavailable(reason) => types::Error::KeyUnavailable(reason),
+        VaultError::Tampered => types::Error::Tampered,
+        VaultError::Io(reason) => types::Error::Io(reason),
+    }
+}
+
+fn to_sqlite(v: types::Value) -> spin_sdk::sqlite3::Value {
+    use spin_sdk::sqlite3::Value as S;
+    match v {
+        types::Value::Integer(n) => S::Integer(n),
+        types::Value::Real(f) => S::Real(f),
+        types::Value::Text(s) => S::Text(s),
+        types::Value::Blob(b) => S::Blob(b),
+        types::Value::Null => S::Null,
+    }
+}
+
+fn from_sqlite(v: spin_sdk::sqlite3::Value) -> types::Value {
+    use spin_sdk::sqlite3::Value as S;
+    match v {
+        S::Integer(n) => types::Value::Integer(n),
+        S::Real(f) => types::Value::Real(f),
+        S::Text(s) => types::Value::Text(s),
+        S::Blob(b) => types::Value::Blob(b),
+        S::Null => types::Value::Null,
+    }
+}

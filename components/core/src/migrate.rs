@@ -1,0 +1,125 @@
+//! Applies the embedded `migrations/NNNN_name.sql` files once per database, in order,
+//! each recorded in `schema_migrations` in the same transaction as its statements.
+//!
+//! Steady state costs one query per instance: the recorded version is read outside
+//! any transaction and, when it is the latest, nothing else happens. Otherwise the
+//! work runs under `BEGIN IMMEDIATE` and re-reads the version there, so of two
+//! concurrent first requests one migrates and the other, once it gets the lock, finds
+//! nothing left to do. All pending migrations share that one transaction: a database
+//! is never left half way between two versions.
+
+use spin_sdk::sqlite3::Value;
+
+use crate::bootstrap;
+use crate::clock;
+use crate::db::{first_integer, Db};
+use crate::error::VaultError;
+
+pub struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+    pub statements: &'static [&'static str],
+}
+
+include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+
+pub fn latest() -> u32 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// The migrations after `applied`, in order.
+pub fn pending(applied: u32) -> &'static [Migration] {
+    let first = MIGRATIONS.partition_point(|m| m.version <= applied);
+    &MIGRATIONS[first..]
+}
+
+pub fn ensure_current(db: &Db) -> Result<(), VaultError> {
+    let applied = match recorded_version(db) {
+        Ok(v) => v,
+        // A new database: `schema_migrations` is created below.
+        Err(VaultError::Invalid(m)) if m.contains("no such table") => 0,
+        Err(e) => return Err(e),
+    };
+    if applied >= latest() {
+        if applied > latest() {
+            eprintln!(
+                "edgesafe-core: database schema {applied} is newer than this build's {}",
+                latest()
+            );
+        }
+        return Ok(());
+    }
+    db.transaction(|db| {
+        db.run(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (\
+                version    INTEGER PRIMARY KEY, \
+                name       TEXT    NOT NULL, \
+                applied_at INTEGER NOT NULL)",
+            &[],
+        )?;
+        let applied = recorded_version(db)?;
+        let todo = pending(applied);
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let now = clock::now_unix()?;
+        for m in todo {
+            apply(db, m, now)?;
+        }
+        if applied == 0 {
+            bootstrap::first_run(db, now)?;
+        }
+        Ok(())
+    })
+}
+
+fn recorded_version(db: &Db) -> Result<u32, VaultError> {
+    let result = db.run("SELECT MAX(version) FROM schema_migrations", &[])?;
+    let version = first_integer(&result, 0).unwrap_or(0);
+    u32::try_from(version).map_err(|_| VaultError::io("schema_migrations holds a bad version"))
+}
+
+fn apply(db: &Db, m: &Migration, now: i64) -> Result<(), VaultError> {
+    for (i, sql) in m.statements.iter().enumerate() {
+        db.run(sql, &[]).map_err(|e| {
+            eprintln!(
+                "edgesafe-core: migration {:04}_{} statement {} failed: {e}",
+                m.version,
+                m.name,
+                i + 1
+            );
+            VaultError::io(format!("migration {:04}_{} failed", m.version, m.name))
+        })?;
+    }
+    db.run(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+        &[
+            Value::Integer(i64::from(m.version)),
+            Value::Text(m.name.to_string()),
+            Value::Integer(now),
+        ],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_embedded_in_order() {
+        assert!(!MIGRATIONS.is_empty());
+        assert_eq!(MIGRATIONS[0].version, 1);
+        assert_eq!(MIGRATIONS[0].name, "identity");
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
+        assert!(MIGRATIONS.iter().all(|m| !m.statements.is_empty()));
+    }
+
+    #[test]
+    fn pending_skips_what_is_applied() {
+        assert_eq!(pending(0).len(), MIGRATIONS.len());
+        assert!(pending(latest()).is_empty());
+        assert!(pending(latest() + 5).is_empty());
+        assert_eq!(pending(0)[0].version, 1);
+    }
+}
