@@ -40,7 +40,7 @@ struct UpArgs {
     #[arg(long)]
     state_dir: Option<PathBuf>,
     /// Where compiled components are cached between starts (default:
-    /// `target/edgesafe-runner-cache` beside the manifest).
+    /// `$XDG_CACHE_HOME/edgesafe-runner`, or `~/.cache/edgesafe-runner`).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
     /// Compile on every start instead of using the cache.
@@ -68,6 +68,13 @@ fn main() -> Result<()> {
     }
 }
 
+fn default_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("edgesafe-runner"))
+}
+
 fn up(args: UpArgs) -> Result<()> {
     if args.build {
         build::build(&args.manifest)?;
@@ -83,10 +90,7 @@ fn up(args: UpArgs) -> Result<()> {
         cache_dir: if args.no_cache {
             None
         } else {
-            Some(
-                args.cache_dir
-                    .unwrap_or_else(|| base.join("target").join("edgesafe-runner-cache")),
-            )
+            args.cache_dir.or_else(default_cache_dir)
         },
         manifest: args.manifest,
         env: std::env::vars().collect(),
