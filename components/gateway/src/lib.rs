@@ -1,0 +1,185 @@
+//! edgesafe's public edge.
+//!
+//! Spin routes every public path here (`route = "/..."`). The gateway canonicalises the
+//! path, picks the protocol, enforces the body limit, authenticates the caller once and
+//! forwards the request to the private area component, adding the principal. Area
+//! components are private routes, so the principal header can only come from here.
+
+pub mod authn;
+pub mod forward;
+pub mod path;
+pub mod routes;
+
+use std::time::Instant;
+
+use edgesafe_api_common::vault::{audit, AuditEvent, Decision};
+use edgesafe_api_common::{time, ApiError, Protocol};
+use spin_sdk::http::{Headers, IncomingRequest, Method, OutgoingResponse, ResponseOutparam};
+
+use crate::authn::{Failure, Presented};
+use crate::forward::{Outbound, Reply};
+use crate::routes::AuthRule;
+
+/// The default of spin.toml's `max_body_bytes`, used when the variable is unreadable.
+const DEFAULT_MAX_BODY_BYTES: u64 = 6 * 1024 * 1024;
+
+#[spin_sdk::http_component]
+async fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+    // A monotonic clock for the duration only; the time of day comes from
+    // `time::now_unix`, which the host controls.
+    let started = Instant::now();
+    let method = request.method();
+    let path_with_query = request.path_with_query().unwrap_or_default();
+    let (raw_path, query) = path::split_query(&path_with_query);
+    let canonical = path::canonicalize(raw_path);
+    let (reply, user) = match &canonical {
+        Some(canonical) => serve(request, method.clone(), canonical, query).await,
+        None => (not_found(), None),
+    };
+    // Never the query string (it can carry secrets), headers or bodies.
+    eprintln!(
+        "{method} {path} {status} user={user} {ms}ms",
+        path = canonical.as_deref().unwrap_or("(not canonical)"),
+        status = reply.status,
+        user = user.map_or_else(|| "-".to_owned(), |id| id.to_string()),
+        ms = started.elapsed().as_millis(),
+    );
+    respond(response_out, reply).await;
+}
+
+/// The plain 404 for paths outside every protocol.
+fn not_found() -> Reply {
+    Reply {
+        status: 404,
+        headers: vec![("content-type".to_owned(), b"application/json".to_vec())],
+        body: br#"{"error":"not found"}"#.to_vec(),
+    }
+}
+
+async fn serve(
+    request: IncomingRequest,
+    method: Method,
+    canonical: &str,
+    query: Option<&str>,
+) -> (Reply, Option<i64>) {
+    let Some((protocol, segments)) = Protocol::split(canonical) else {
+        return (not_found(), None);
+    };
+    let mut user = None;
+    let result = async {
+        let (area, rule) = routes::route(protocol, &segments).ok_or_else(ApiError::not_found)?;
+        let limit = max_body_bytes();
+        let headers = request.headers();
+        let header = |name: &str| -> Vec<String> {
+            headers
+                .get(name)
+                .into_iter()
+                .filter_map(|v| String::from_utf8(v).ok())
+                .collect()
+        };
+        let declared = header("content-length")
+            .first()
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Err(ApiError::payload_too_large(limit));
+        }
+        let presented = Presented {
+            authorization: header("authorization").into_iter().next(),
+            session_cookie: authn::session_cookie(header("cookie").iter().map(String::as_str)),
+        };
+        let client_addr = header("spin-client-addr").into_iter().next();
+        let principal = match authn::authenticate(rule, &presented, time::now_unix()) {
+            Ok(principal) => principal,
+            Err(failure) => {
+                if rule == AuthRule::V3Header {
+                    audit_denied_sign_in(&failure, client_addr.as_deref());
+                }
+                if let Failure::Denied { reason, .. } = &failure {
+                    eprintln!("authentication failed on {canonical}: {reason}");
+                }
+                return Err(failure.into_api_error());
+            }
+        };
+        user = principal.as_ref().map(|p| p.user_id);
+        let content_type = header("content-type").into_iter().next();
+        let accept = header("accept").into_iter().next();
+        drop(headers);
+        let body = forward::read_body(request, limit).await?;
+        forward::forward(
+            area,
+            Outbound {
+                method,
+                path: canonical,
+                query,
+                content_type,
+                accept,
+                client_addr,
+                principal: principal.as_ref(),
+                body,
+            },
+        )
+        .await
+    }
+    .await;
+    let reply = result.unwrap_or_else(|e| Reply::from(e.to_response(protocol)));
+    (reply, user)
+}
+
+/// The body limit from the `max_body_bytes` variable.
+fn max_body_bytes() -> u64 {
+    match spin_sdk::variables::get("max_body_bytes").map(|v| v.trim().parse::<u64>()) {
+        Ok(Ok(limit)) => limit,
+        _ => {
+            eprintln!(
+                "variable max_body_bytes is missing or not a number; using {DEFAULT_MAX_BODY_BYTES}"
+            );
+            DEFAULT_MAX_BODY_BYTES
+        }
+    }
+}
+
+/// A refused `Auth/SignAppIn` is a denied sign-in, and the area never sees it, so the
+/// gateway records it. A failure to record is logged, and the 401 stands.
+fn audit_denied_sign_in(failure: &Failure, client_addr: Option<&str>) {
+    let Failure::Denied { reason, user } = failure else {
+        return;
+    };
+    let actor = user.map_or_else(|| "anonymous".to_owned(), |id| format!("user:{id}"));
+    let detail = format!("reason={reason}; client={}", client_addr.unwrap_or("-"));
+    let event = AuditEvent {
+        actor: &actor,
+        action: "identity.sign-in",
+        target: &actor,
+        decision: Decision::Deny,
+        purpose: "sign-in",
+        detail: &detail,
+    };
+    if let Err(e) = audit(event) {
+        eprintln!("could not record a denied sign-in: {e}");
+    }
+}
+
+async fn respond(response_out: ResponseOutparam, reply: Reply) {
+    let (response, body) = match outgoing(&reply) {
+        Ok(response) => (response, reply.body),
+        Err(reason) => {
+            eprintln!("could not build the response: {reason}");
+            let fallback = OutgoingResponse::new(Headers::new());
+            // 500 is always a valid status.
+            let _ = fallback.set_status_code(500);
+            (fallback, Vec::new())
+        }
+    };
+    if let Err(e) = response_out.set_with_body(response, body).await {
+        eprintln!("could not send the response: {e}");
+    }
+}
+
+fn outgoing(reply: &Reply) -> Result<OutgoingResponse, String> {
+    let headers = Headers::from_list(&reply.headers).map_err(|e| format!("headers: {e:?}"))?;
+    let response = OutgoingResponse::new(headers);
+    response
+        .set_status_code(reply.status)
+        .map_err(|()| format!("status {}", reply.status))?;
+    Ok(response)
+}

@@ -1,0 +1,103 @@
+//! The route table: which area component serves a path, and how its caller must
+//! authenticate. One match on protocol and first segment; areas added by later issues
+//! get a row here and an `allowed_outbound_hosts` entry in spin.toml.
+
+use edgesafe_api_common::Protocol;
+
+/// A private component reached through Spin's local service chaining.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Area {
+    Identity,
+}
+
+impl Area {
+    /// The component's host name for local service chaining.
+    pub fn host(self) -> &'static str {
+        match self {
+            Area::Identity => "identity.spin.internal",
+        }
+    }
+}
+
+/// How a route's caller proves who they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthRule {
+    /// Nobody is authenticated here (the area checks a client secret itself).
+    Anonymous,
+    /// v3 `Auth/SignAppIn`: the Authorization header only (`PS-Auth` or `Bearer`). A
+    /// cookie is ignored: clients resend a stale one after signing out.
+    V3Header,
+    /// Other v3 routes: the session cookie, or the same Authorization header as
+    /// SignAppIn (some clients send only one of them).
+    V3CookieOrHeader,
+    /// v2: `Authorization: <token>` (an API key or a session/bearer token; `Bearer `
+    /// prefix optional).
+    V2Token,
+    /// KV: `Authorization: Bearer <token>` (an access token or an API key).
+    KvBearer,
+}
+
+/// Where a request goes and how it authenticates; `None` is a 404.
+pub fn route(protocol: Protocol, segments: &[&str]) -> Option<(Area, AuthRule)> {
+    let first = *segments.first()?;
+    let area = match (protocol, first) {
+        (Protocol::V3, "auth" | "users" | "usergroups" | "permissions" | "configuration") => {
+            Area::Identity
+        }
+        (Protocol::V2, "session") => Area::Identity,
+        (Protocol::Kv, "whoami") => Area::Identity,
+        _ => return None,
+    };
+    let rule = match protocol {
+        Protocol::V3 => match segments {
+            ["auth", "connect", "token"] => AuthRule::Anonymous,
+            ["auth", "signappin"] => AuthRule::V3Header,
+            _ => AuthRule::V3CookieOrHeader,
+        },
+        Protocol::V2 => AuthRule::V2Token,
+        Protocol::Kv => AuthRule::KvBearer,
+    };
+    Some((area, rule))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_identity_paths() {
+        assert_eq!(
+            route(Protocol::V3, &["auth", "signappin"]),
+            Some((Area::Identity, AuthRule::V3Header))
+        );
+        assert_eq!(
+            route(Protocol::V3, &["auth", "connect", "token"]),
+            Some((Area::Identity, AuthRule::Anonymous))
+        );
+        assert_eq!(
+            route(Protocol::V3, &["auth", "signout"]),
+            Some((Area::Identity, AuthRule::V3CookieOrHeader))
+        );
+        assert_eq!(
+            route(Protocol::V3, &["users", "3", "usergroups"]),
+            Some((Area::Identity, AuthRule::V3CookieOrHeader))
+        );
+        assert_eq!(
+            route(Protocol::V2, &["session"]),
+            Some((Area::Identity, AuthRule::V2Token))
+        );
+        assert_eq!(
+            route(Protocol::Kv, &["whoami"]),
+            Some((Area::Identity, AuthRule::KvBearer))
+        );
+    }
+
+    #[test]
+    fn unknown_paths_have_no_route() {
+        assert_eq!(route(Protocol::V3, &[]), None);
+        assert_eq!(route(Protocol::V3, &["secrets-safe", "folders"]), None);
+        assert_eq!(route(Protocol::V2, &["users"]), None);
+        assert_eq!(route(Protocol::Kv, &[]), None);
+        assert_eq!(route(Protocol::Kv, &["session"]), None);
+    }
+}

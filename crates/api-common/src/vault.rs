@@ -1,0 +1,340 @@
+//! The vault, as an API component sees it: bindings for world `api` of `wit/vault.wit`
+//! and a thin typed layer over them.
+//!
+//! The raw bindings are re-exported for the rare call that needs them; handlers use
+//! [`Db`], [`Rows`]/[`Row`], [`random_token`], [`token_digest`] and [`audit`], which
+//! return [`ApiError`] so that `?` maps every vault failure the same way.
+
+use crate::error::{ApiError, Result};
+
+#[allow(clippy::all, missing_docs)]
+mod bindings {
+    wit_bindgen::generate!({ world: "api", path: "../../wit" });
+}
+
+pub use bindings::edgesafe::vault::{audit as wit_audit, crypto, storage, types};
+pub use storage::{Outcome, Statement};
+pub use types::Value;
+
+impl From<types::Error> for ApiError {
+    /// Only the kind of failure reaches the client; the payload (a rule name, an I/O
+    /// reason, never a secret by the interface's contract) goes to the log.
+    fn from(e: types::Error) -> Self {
+        match e {
+            types::Error::Conflict(rule) => {
+                eprintln!("vault refused a write: {rule}");
+                ApiError::conflict("conflicts with an existing record")
+            }
+            // Our SQL or arguments are wrong: a bug on our side, not the client's.
+            types::Error::Invalid(reason) => ApiError::internal(format!("vault invalid: {reason}")),
+            types::Error::KeyUnavailable(reason) => {
+                ApiError::unavailable(format!("vault key unavailable: {reason}"))
+            }
+            types::Error::Tampered => {
+                ApiError::internal("vault: a sealed value failed authentication")
+            }
+            types::Error::Io(reason) => ApiError::internal(format!("vault io: {reason}")),
+        }
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Integer(v)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Integer(i64::from(v))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// One statement for [`Db::execute`].
+pub fn statement(sql: &str, params: Vec<Value>) -> Statement {
+    Statement {
+        sql: sql.to_owned(),
+        params,
+    }
+}
+
+/// The relational store behind the vault's `storage` interface.
+pub struct Db;
+
+impl Db {
+    /// Runs one read-only statement.
+    pub fn query(sql: &str, params: &[Value]) -> Result<Rows> {
+        Ok(Rows::from(storage::query(sql, params)?))
+    }
+
+    /// Runs the statements in one transaction: all apply or none does.
+    pub fn execute(statements: Vec<Statement>) -> Result<Vec<Outcome>> {
+        Ok(storage::execute(&statements)?)
+    }
+}
+
+/// A fresh random token of `bytes` random bytes, hex encoded.
+pub fn random_token(bytes: u32) -> String {
+    crypto::random_token(bytes)
+}
+
+/// The keyed digest under which a token or key is stored and looked up.
+pub fn token_digest(token: &str) -> Result<String> {
+    Ok(crypto::token_digest(token)?)
+}
+
+/// Whether an audited action was let through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    Deny,
+}
+
+/// One audit event; see `audit.event` in the WIT for what each field holds. None of
+/// them may carry a secret.
+pub struct AuditEvent<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub target: &'a str,
+    pub decision: Decision,
+    pub purpose: &'a str,
+    pub detail: &'a str,
+}
+
+/// Appends an event to the audit trail; returns its sequence number.
+pub fn audit(event: AuditEvent<'_>) -> Result<i64> {
+    let decision = match event.decision {
+        Decision::Allow => "allow",
+        Decision::Deny => "deny",
+    };
+    Ok(wit_audit::append(&wit_audit::Event {
+        actor: event.actor.to_owned(),
+        action: event.action.to_owned(),
+        target: event.target.to_owned(),
+        decision: decision.to_owned(),
+        purpose: event.purpose.to_owned(),
+        detail: event.detail.to_owned(),
+    })?)
+}
+
+/// Query results with access to columns by name.
+#[derive(Clone, Debug, Default)]
+pub struct Rows {
+    columns: Vec<String>,
+    rows: Vec<Vec<Value>>,
+}
+
+impl From<types::Rows> for Rows {
+    fn from(rows: types::Rows) -> Self {
+        Rows {
+            columns: rows.columns,
+            rows: rows.rows.into_iter().map(|r| r.values).collect(),
+        }
+    }
+}
+
+impl Rows {
+    /// Builds results by hand (tests, and synthetic rows).
+    pub fn new(columns: Vec<String>, rows: Vec<Vec<Value>>) -> Self {
+        Rows { columns, rows }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn first(&self) -> Option<Row<'_>> {
+        self.iter().next()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Row<'_>> {
+        self.rows.iter().map(|values| Row {
+            columns: &self.columns,
+            values,
+        })
+    }
+}
+
+/// One result row. A missing column or a value of the wrong type means our SQL and our
+/// code disagree, so the accessors fail with an internal error naming the column.
+#[derive(Clone, Copy, Debug)]
+pub struct Row<'a> {
+    columns: &'a [String],
+    values: &'a [Value],
+}
+
+impl<'a> Row<'a> {
+    pub fn get(&self, column: &str) -> Result<&'a Value> {
+        self.columns
+            .iter()
+            .position(|c| c == column)
+            .and_then(|i| self.values.get(i))
+            .ok_or_else(|| ApiError::internal(format!("no column {column} in result")))
+    }
+
+    fn wrong_type(column: &str, wanted: &str) -> ApiError {
+        ApiError::internal(format!("column {column} is not {wanted}"))
+    }
+
+    pub fn i64(&self, column: &str) -> Result<i64> {
+        self.opt_i64(column)?
+            .ok_or_else(|| Self::wrong_type(column, "a non-null integer"))
+    }
+
+    pub fn opt_i64(&self, column: &str) -> Result<Option<i64>> {
+        match self.get(column)? {
+            Value::Integer(v) => Ok(Some(*v)),
+            Value::Null => Ok(None),
+            _ => Err(Self::wrong_type(column, "an integer")),
+        }
+    }
+
+    /// An integer column holding 0 or 1.
+    pub fn bool(&self, column: &str) -> Result<bool> {
+        Ok(self.i64(column)? != 0)
+    }
+
+    pub fn str(&self, column: &str) -> Result<&'a str> {
+        self.opt_str(column)?
+            .ok_or_else(|| Self::wrong_type(column, "non-null text"))
+    }
+
+    pub fn opt_str(&self, column: &str) -> Result<Option<&'a str>> {
+        match self.get(column)? {
+            Value::Text(v) => Ok(Some(v.as_str())),
+            Value::Null => Ok(None),
+            _ => Err(Self::wrong_type(column, "text")),
+        }
+    }
+
+    pub fn string(&self, column: &str) -> Result<String> {
+        self.str(column).map(str::to_owned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Rows {
+        Rows::new(
+            vec![
+                "id".into(),
+                "user_name".into(),
+                "expires_at".into(),
+                "is_admin".into(),
+            ],
+            vec![
+                vec![
+                    Value::Integer(1),
+                    "alice".into(),
+                    Value::Null,
+                    Value::Integer(1),
+                ],
+                vec![
+                    Value::Integer(2),
+                    "bob".into(),
+                    Value::Integer(99),
+                    Value::Integer(0),
+                ],
+            ],
+        )
+    }
+
+    #[test]
+    fn reads_columns_by_name() {
+        let rows = sample();
+        assert_eq!(rows.len(), 2);
+        let got: Vec<(i64, String, Option<i64>, bool)> = rows
+            .iter()
+            .map(|r| {
+                Ok::<_, ApiError>((
+                    r.i64("id")?,
+                    r.string("user_name")?,
+                    r.opt_i64("expires_at")?,
+                    r.bool("is_admin")?,
+                ))
+            })
+            .collect::<Result<_>>()
+            .unwrap_or_default();
+        assert_eq!(
+            got,
+            vec![
+                (1, "alice".into(), None, true),
+                (2, "bob".into(), Some(99), false)
+            ]
+        );
+    }
+
+    #[test]
+    fn wrong_or_missing_columns_are_internal_errors() {
+        let rows = sample();
+        let Some(row) = rows.first() else {
+            panic!("sample has rows")
+        };
+        let status = |r: Result<i64>| r.err().map(|e| e.status().as_u16());
+        assert_eq!(status(row.i64("nope")), Some(500));
+        assert_eq!(status(row.i64("user_name")), Some(500));
+        assert_eq!(status(row.i64("expires_at")), Some(500));
+        assert_eq!(row.opt_str("expires_at").ok(), Some(None));
+    }
+
+    #[test]
+    fn maps_vault_errors() {
+        let status = |e: types::Error| ApiError::from(e).status().as_u16();
+        assert_eq!(
+            status(types::Error::Conflict("UNIQUE users.user_name".into())),
+            409
+        );
+        assert_eq!(status(types::Error::Invalid("syntax error".into())), 500);
+        assert_eq!(
+            status(types::Error::KeyUnavailable("kek missing".into())),
+            503
+        );
+        assert_eq!(status(types::Error::Tampered), 500);
+        assert_eq!(status(types::Error::Io("disk".into())), 500);
+        let e = ApiError::from(types::Error::KeyUnavailable("kek missing".into()));
+        assert!(e.message().contains("server log"));
+        assert!(!e.message().contains("kek"));
+        let e = ApiError::from(types::Error::Conflict("UNIQUE users.user_name".into()));
+        assert!(!e.message().contains("users"));
+    }
+
+    #[test]
+    fn values_from_rust_types() {
+        assert_eq!(
+            format!("{:?}", Value::from(Some(3_i64))),
+            format!("{:?}", Value::Integer(3))
+        );
+        assert_eq!(
+            format!("{:?}", Value::from(None::<i64>)),
+            format!("{:?}", Value::Null)
+        );
+        assert_eq!(
+            format!("{:?}", Value::from(true)),
+            format!("{:?}", Value::Integer(1))
+        );
+    }
+}
