@@ -74,22 +74,26 @@ pub fn compose(component: &[u8], dependencies: &[Dependency<'_>]) -> Result<Vec<
             .keys()
             .cloned()
             .collect();
+        let wanted: Vec<&String> = main_imports
+            .iter()
+            .filter(|i| satisfies(dep.name, i))
+            .collect();
+        if wanted.is_empty() {
+            // Harmless (the dependency is left out), but usually a manifest typo.
+            eprintln!(
+                "warning: dependency `{}` satisfies no import of the component",
+                dep.name
+            );
+            continue;
+        }
         let package = graph.register_package(package)?;
         let instance = graph.instantiate(package);
-        let mut used = false;
-        for import in main_imports.iter().filter(|i| satisfies(dep.name, i)) {
+        for import in wanted {
             if !exports.contains(import) {
                 bail!("dependency `{}` does not export `{import}`", dep.name);
             }
             let export = graph.alias_instance_export(instance, import)?;
             graph.set_instantiation_argument(main_instance, import, export)?;
-            used = true;
-        }
-        if !used {
-            bail!(
-                "dependency `{}` satisfies no import of the component",
-                dep.name
-            );
         }
     }
 

@@ -8,6 +8,9 @@ use edgesafe_api_common::Protocol;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Area {
     Identity,
+    Folders,
+    Secrets,
+    Safes,
 }
 
 impl Area {
@@ -15,6 +18,9 @@ impl Area {
     pub fn host(self) -> &'static str {
         match self {
             Area::Identity => "identity.spin.internal",
+            Area::Folders => "folders.spin.internal",
+            Area::Secrets => "secrets.spin.internal",
+            Area::Safes => "safes.spin.internal",
         }
     }
 }
@@ -44,6 +50,14 @@ pub fn route(protocol: Protocol, segments: &[&str]) -> Option<(Area, AuthRule)> 
         (Protocol::V3, "auth" | "users" | "usergroups" | "permissions" | "configuration") => {
             Area::Identity
         }
+        (Protocol::V3, "secrets-safe") => match segments.get(1).copied() {
+            // Secrets are created and listed under their folder.
+            Some("folders") if segments.get(3) == Some(&"secrets") => Area::Secrets,
+            Some("folders") => Area::Folders,
+            Some("secrets") => Area::Secrets,
+            Some("safes") => Area::Safes,
+            _ => return None,
+        },
         (Protocol::V2, "session") => Area::Identity,
         (Protocol::Kv, "whoami") => Area::Identity,
         _ => return None,
@@ -93,9 +107,40 @@ mod tests {
     }
 
     #[test]
+    fn routes_secrets_safe_paths() {
+        let area = |segments: &[&str]| route(Protocol::V3, segments).map(|(a, _)| a);
+        assert_eq!(area(&["secrets-safe", "folders"]), Some(Area::Folders));
+        assert_eq!(
+            area(&["secrets-safe", "folders", "f", "move"]),
+            Some(Area::Folders)
+        );
+        assert_eq!(
+            area(&["secrets-safe", "folders", "f", "upload"]),
+            Some(Area::Folders)
+        );
+        assert_eq!(
+            area(&["secrets-safe", "folders", "f", "secrets"]),
+            Some(Area::Secrets)
+        );
+        assert_eq!(
+            area(&["secrets-safe", "folders", "f", "secrets", "file"]),
+            Some(Area::Secrets)
+        );
+        assert_eq!(
+            area(&["secrets-safe", "secrets", "s", "shares"]),
+            Some(Area::Secrets)
+        );
+        assert_eq!(
+            area(&["secrets-safe", "safes", "safe-permissions"]),
+            Some(Area::Safes)
+        );
+    }
+
+    #[test]
     fn unknown_paths_have_no_route() {
         assert_eq!(route(Protocol::V3, &[]), None);
-        assert_eq!(route(Protocol::V3, &["secrets-safe", "folders"]), None);
+        assert_eq!(route(Protocol::V3, &["secrets-safe"]), None);
+        assert_eq!(route(Protocol::V3, &["secrets-safe", "other"]), None);
         assert_eq!(route(Protocol::V2, &["users"]), None);
         assert_eq!(route(Protocol::Kv, &[]), None);
         assert_eq!(route(Protocol::Kv, &["session"]), None);

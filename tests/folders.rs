@@ -1,0 +1,1 @@
+//! Secrets Safe folders end to end (see the folders helper's brief).

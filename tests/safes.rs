@@ -1,0 +1,1 @@
+//! Secrets Safe safes end to end (see the safes helper's brief).

@@ -1,0 +1,1 @@
+//! Secrets Safe secrets end to end (see the secrets helper's brief).
