@@ -259,3 +259,145 @@ pub fn ps_auth(key: &str, runas: &str) -> String {
 }
 
 pub const V3: &str = "/BeyondTrust/api/public/v3";
+
+/// A signed-in v3 session: the cookie to send, and the user behind it.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub cookie: String,
+    pub user_id: i64,
+    pub user_name: String,
+}
+
+impl TestApp {
+    /// Signs in with `key` as `runas` and returns the session.
+    pub fn sign_in(&self, key: &str, runas: &str) -> Session {
+        let reply = self.send(
+            "POST",
+            &format!("{V3}/Auth/SignAppIn"),
+            &[("Authorization", &ps_auth(key, runas))],
+            None,
+        );
+        assert_eq!(reply.status, 200, "sign-in as {runas}: {reply:?}");
+        let cookie = reply
+            .header("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .expect("a session cookie")
+            .to_string();
+        let user = reply.json();
+        Session {
+            cookie,
+            user_id: user["UserId"].as_i64().expect("UserId"),
+            user_name: runas.to_string(),
+        }
+    }
+
+    /// The bootstrap administrator's session.
+    pub fn admin(&self) -> Session {
+        self.sign_in(ADMIN_KEY, "admin")
+    }
+
+    /// Creates a user in a new group holding the Secrets-Safe feature at `level`
+    /// (0: none, 1: read, 2: read/write), gives it an API key, and signs it in.
+    pub fn user_with_feature(&self, admin: &Session, name: &str, level: u8) -> Session {
+        let user = self.v3(
+            admin,
+            "POST",
+            "Users",
+            Some(serde_json::json!({"UserName": name})),
+        );
+        assert_eq!(user.status, 201, "{user:?}");
+        let user_id = user.json()["UserID"].as_i64().expect("UserID");
+        if level > 0 {
+            let group = self.v3(
+                admin,
+                "POST",
+                "UserGroups",
+                Some(serde_json::json!({"groupName": format!("{name}-group"),
+                    "Permissions": [{"PermissionID": 1, "AccessLevelID": level}]})),
+            );
+            assert_eq!(group.status, 201, "{group:?}");
+            let group_id = group.json()["GroupID"].as_i64().expect("GroupID");
+            let member = self.v3(
+                admin,
+                "POST",
+                &format!("Users/{user_id}/UserGroups/{group_id}"),
+                None,
+            );
+            assert_eq!(member.status, 201, "{member:?}");
+        }
+        let key = self.v3(
+            admin,
+            "POST",
+            &format!("Users/{user_id}/ApiKeys"),
+            Some(serde_json::json!({})),
+        );
+        assert_eq!(key.status, 201, "{key:?}");
+        let key = key.json()["Key"].as_str().expect("Key").to_string();
+        self.sign_in(&key, name)
+    }
+
+    /// Creates a group holding the Secrets-Safe feature at `level` and puts `user` in it.
+    pub fn group_with_feature(
+        &self,
+        admin: &Session,
+        name: &str,
+        level: u8,
+        members: &[i64],
+    ) -> i64 {
+        let group = self.v3(
+            admin,
+            "POST",
+            "UserGroups",
+            Some(serde_json::json!({"groupName": name,
+                "Permissions": [{"PermissionID": 1, "AccessLevelID": level}]})),
+        );
+        assert_eq!(group.status, 201, "{group:?}");
+        let group_id = group.json()["GroupID"].as_i64().expect("GroupID");
+        for user in members {
+            let member = self.v3(
+                admin,
+                "POST",
+                &format!("Users/{user}/UserGroups/{group_id}"),
+                None,
+            );
+            assert_eq!(member.status, 201, "{member:?}");
+        }
+        group_id
+    }
+
+    /// A v3 call with the session cookie; `path` is relative to the v3 base and may
+    /// carry a query string. JSON bodies are sent as `application/json`.
+    pub fn v3(
+        &self,
+        session: &Session,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Reply {
+        let url = format!("{V3}/{path}");
+        match body {
+            Some(json) => self.send(
+                method,
+                &url,
+                &[
+                    ("Cookie", &session.cookie),
+                    ("Content-Type", "application/json"),
+                ],
+                Some(json.to_string().as_bytes()),
+            ),
+            None => self.send(method, &url, &[("Cookie", &session.cookie)], None),
+        }
+    }
+
+    /// Creates a safe as `session` (who then manages it) and returns its id.
+    pub fn create_safe(&self, session: &Session, name: &str) -> String {
+        let reply = self.v3(
+            session,
+            "POST",
+            "secrets-safe/safes",
+            Some(serde_json::json!({"Name": name, "Description": format!("{name} safe")})),
+        );
+        assert_eq!(reply.status, 201, "create safe {name}: {reply:?}");
+        reply.json()["Id"].as_str().expect("Id").to_string()
+    }
+}
