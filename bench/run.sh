@@ -28,7 +28,7 @@ cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$STATE"; }
 PIDS=()
 trap cleanup EXIT
 
-target/release/edgesafe-runner up -q -f bench/hello/spin.toml --listen 127.0.0.1:3801 --state-dir "$STATE" &
+target/release/edgesafe-runner up -q -f bench/hello/spin.toml --listen 127.0.0.1:3801 --state-dir "$STATE" >/dev/null &
 PIDS+=($!)
 "$TOOLS/bin/wasmtime" serve -S cli --addr 127.0.0.1:3802 "$WASM" >/dev/null 2>&1 &
 PIDS+=($!)
