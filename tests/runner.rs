@@ -3,6 +3,10 @@
 
 use edgesafe_tests::{root, TestApp};
 
+fn assert_denied(reply: edgesafe_tests::Reply) {
+    assert!(reply.text().contains("AccessDenied"), "{reply:?}");
+}
+
 fn probe() -> TestApp {
     TestApp::with_manifest(&root().join("tests/fixtures/probe/spin.toml"), &[])
 }
@@ -12,12 +16,7 @@ fn routes_pick_the_most_specific_component() {
     let app = probe();
     assert_eq!(app.get("/probe/anything", &[]).text(), "ok");
     // `/denied/...` belongs to a component without grants: its answer shows which one ran.
-    assert_eq!(
-        app.get("/denied/sqlite/default", &[])
-            .text()
-            .contains("AccessDenied"),
-        true
-    );
+    assert_denied(app.get("/denied/sqlite/default", &[]));
     assert_eq!(app.get("/probe/sqlite/default", &[]).text(), "opened");
     assert_eq!(app.get("/exact", &[]).status, 200);
     // An exact route does not match below itself, and Spin's matching is case-sensitive.
@@ -67,25 +66,10 @@ fn callers_cannot_forge_spin_headers() {
 fn grants_are_enforced_like_spin() {
     let app = probe();
     assert_eq!(app.get("/probe/sqlite/default", &[]).text(), "opened");
-    assert_eq!(
-        app.get("/probe/sqlite/other", &[])
-            .text()
-            .contains("AccessDenied"),
-        true
-    );
+    assert_denied(app.get("/probe/sqlite/other", &[]));
     assert_eq!(app.get("/probe/kv/default", &[]).text(), "opened");
-    assert_eq!(
-        app.get("/probe/kv/other", &[])
-            .text()
-            .contains("AccessDenied"),
-        true
-    );
-    assert_eq!(
-        app.get("/denied/kv/default", &[])
-            .text()
-            .contains("AccessDenied"),
-        true
-    );
+    assert_denied(app.get("/probe/kv/other", &[]));
+    assert_denied(app.get("/denied/kv/default", &[]));
 }
 
 #[test]

@@ -64,7 +64,7 @@ impl Host for RequestState {}
 
 impl HostStore for RequestState {
     fn open(&mut self, label: String) -> Result<Resource<StoreHandle>, Error> {
-        if !self.grants.key_value_stores.iter().any(|s| *s == label) {
+        if !self.grants.key_value_stores.contains(&label) {
             return Err(Error::AccessDenied);
         }
         let store = self

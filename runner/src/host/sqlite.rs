@@ -98,7 +98,7 @@ impl Host for RequestState {}
 
 impl HostConnection for RequestState {
     fn open(&mut self, database: String) -> Result<Resource<Connection>, Error> {
-        if !self.grants.sqlite_databases.iter().any(|d| *d == database) {
+        if !self.grants.sqlite_databases.contains(&database) {
             return Err(Error::AccessDenied);
         }
         let pool = self.sqlite.get(&database).ok_or(Error::NoSuchDatabase)?;
