@@ -1,0 +1,178 @@
+"""Drives the official Password Safe Python library (beyondtrust-bips-library)
+against a running edgesafe, through safes, permissions, folders, the three secret
+kinds, file download, filters, shares and CSV import, for API versions 3.0, 3.1
+and 3.2, with API-key and OAuth sign-in. Exits non-zero on the first mismatch.
+
+Environment: EDGESAFE_URL (…/BeyondTrust/api/public/v3), EDGESAFE_API_KEY
+("<key>; runas=<user>;"), EDGESAFE_CLIENT_ID, EDGESAFE_CLIENT_SECRET,
+EDGESAFE_USER_ID (the run-as user's id), EDGESAFE_OTHER_USER_ID (a second user).
+"""
+
+import logging
+import os
+import sys
+import tempfile
+import uuid
+
+import requests
+from secrets_safe_library import (
+    authentication,
+    folders,
+    safe_permissions,
+    safes,
+    secrets_safe,
+)
+
+URL = os.environ["EDGESAFE_URL"]
+API_KEY = os.environ["EDGESAFE_API_KEY"]
+CLIENT_ID = os.environ["EDGESAFE_CLIENT_ID"]
+CLIENT_SECRET = os.environ["EDGESAFE_CLIENT_SECRET"]
+USER_ID = int(os.environ["EDGESAFE_USER_ID"])
+OTHER_USER_ID = int(os.environ["EDGESAFE_OTHER_USER_ID"])
+
+logging.basicConfig(level=logging.WARNING)
+log = logging.getLogger("bips-flow")
+checks = 0
+
+
+def check(condition, what):
+    global checks
+    if not condition:
+        print(f"FAILED: {what}", flush=True)
+        sys.exit(1)
+    checks += 1
+
+
+def sign_in(api_version, **credentials):
+    session = requests.Session()
+    auth = authentication.Authentication(
+        req=session,
+        timeout_connection=30,
+        timeout_request=30,
+        api_url=URL,
+        verify_ca=False,
+        logger=log,
+        api_version=api_version,
+        **credentials,
+    )
+    response = auth.get_api_access()
+    check(response.status_code == 200, f"sign-in answered {response.status_code}: {response.text}")
+    return auth
+
+
+def owners_for(version):
+    if version in (None, "3.0"):
+        return dict(
+            owner_id=USER_ID,
+            owner_type="User",
+            owners=[{"owner_id": USER_ID, "owner": "admin", "email": "admin@example.com"}],
+        )
+    return dict(owners=[{"user_id": USER_ID, "name": "admin", "email": "admin@example.com"}])
+
+
+def flow(version):
+    tag = (version or "default").replace(".", "")
+    auth = sign_in(version, api_key=API_KEY)
+    safe_api = safes.Safe(auth, log)
+    perm_api = safe_permissions.SafePermission(auth, log)
+    folder_api = folders.Folder(auth, log)
+    secret_api = secrets_safe.SecretsSafe(auth, log)
+
+    # Safes
+    safe = safe_api.create_safe(f"Safe{tag}", "made by the library")
+    safe_id = safe["Id"]
+    check(uuid.UUID(safe_id) is not None, "safe id is a GUID")
+    check(any(s["Id"] == safe_id for s in safe_api.list()), "safe listed")
+    check(safe_api.get_by_id(safe_id)["Name"] == f"Safe{tag}", "safe by id")
+    _, status = safe_api.update_safe(safe_id, f"Safe{tag}", "renamed description")
+    check(status == 204, f"update safe answered {status}")
+
+    # Permissions
+    names = [p["PermissionName"] for p in perm_api.list_safe_permissions()]
+    check("Read" in names and "Manage" in names, f"permission names {names}")
+    _, status = perm_api.update_safe_permissions(safe_id, 0, OTHER_USER_ID, ["Read", "Create"])
+    check(status == 204, f"grant answered {status}")
+    entries = perm_api.get_safe_permissions(safe_id)
+    check(any(e.get("PrincipalID") == OTHER_USER_ID for e in entries), f"grant listed {entries}")
+    _, status = perm_api.delete_safe_permissions(safe_id, 0, OTHER_USER_ID)
+    check(status == 204, f"revoke answered {status}")
+
+    # Folders
+    folder = folder_api.create_folder(f"Team{tag}", safe_id, "team folder")
+    folder_id = folder["Id"]
+    other = folder_api.create_folder(f"Other{tag}", safe_id)
+    listed = folder_api.list_folders(folder_name=f"Team{tag}")
+    check([f["Id"] for f in listed] == [folder_id], f"folder filter {listed}")
+    by_path = folder_api.list_folders(folder_path=f"Safe{tag}", include_subfolders=True)
+    check({folder_id, other["Id"]} <= {f["Id"] for f in by_path}, "folders by path")
+    check(folder_api.get_by_id(folder_id)["Name"] == f"Team{tag}", "folder by id")
+    folder_api.set_folder_favorite(other["Id"], True)
+    moved = folder_api.move_folder(other["Id"], folder_id, "Rename")
+    check(moved.get("ParentId", folder_id) == folder_id, f"folder moved {moved}")
+
+    # Secrets of the three kinds
+    owners = owners_for(version)
+    cred = secret_api.create_secret(
+        title=f"db{tag}", folder_id=folder_id, username="svc", password="pa55-word!", description="db", notes="n",
+        urls=[{"Url": "https://db.example.com"}], **owners,
+    )
+    text = secret_api.create_secret(title=f"note{tag}", folder_id=folder_id, text="some text", **owners)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("file body\n")
+        path = f.name
+    file_secret = secret_api.create_secret(title=f"file{tag}", folder_id=folder_id, file_path=path, **owners)
+
+    got = secret_api.get_secret_by_id(cred["Id"])
+    check(got["Password"] == "pa55-word!" and got["SecretType"] == "Credential", f"credential {got}")
+    check(secret_api.get_text_secret_by_id(text["Id"])["Text"] == "some text", "text secret")
+    meta = secret_api.get_file_secret_metadata(file_secret["Id"])
+    check(meta["FileName"] == os.path.basename(path) and len(meta["FileHash"]) == 64, f"file metadata {meta}")
+    check(secret_api.get_file_secret_data(file_secret["Id"]) == "file body\n", "file download")
+    check(secret_api.get_secret(f"Safe{tag}/Team{tag}/db{tag}") == "pa55-word!", "secret by path")
+    check(secret_api.get_secret(f"Safe{tag}/Team{tag}/note{tag}") == "some text", "text by path")
+    titles = {s["Title"] for s in secret_api.list_secrets_by_folder_id(folder_id)}
+    check({f"db{tag}", f"note{tag}", f"file{tag}"} <= titles, f"secrets by folder {titles}")
+    filtered = secret_api.list_secrets(title=f"db{tag}", limit=10, offset=0)
+    check(isinstance(filtered, list) and len(filtered) == 1, f"title filter {filtered}")
+    after = secret_api.list_secrets(afterdate="2000-01-01T00:00:00Z")
+    check(len(after) >= 3, "afterdate filter")
+
+    updated = secret_api.update_secret(
+        cred["Id"], folder_id=folder_id, title=f"db{tag}", username="svc2", password="n3w-pass", **owners
+    )
+    check(isinstance(updated, dict), "credential update answers JSON")
+    check(secret_api.get_secret_by_id(cred["Id"])["Password"] == "n3w-pass", "updated password")
+
+    # Shares
+    share = secret_api.create_secret_share(cred["Id"], other["Id"])
+    check(share["FolderId"].lower() == other["Id"].lower(), f"share {share}")
+    check(len(secret_api.get_secret_shares_by_id(cred["Id"])) == 1, "shares listed")
+    secret_api.delete_secret_share(cred["Id"], other["Id"])
+    secret_api.create_secret_share(cred["Id"], other["Id"])
+    secret_api.delete_all_secret_shares(cred["Id"])
+    check(secret_api.get_secret_shares_by_id(cred["Id"]) == [], "shares removed")
+
+    # CSV import
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+        f.write("Title,Username,Password,Description\n")
+        f.write(f"imported{tag},u1,p1,first\n")
+        f.write(",missing-title,p2,bad\n")
+        csv_path = f.name
+    result = folder_api.import_csv(other["Id"], csv_path)
+    check(result["totalNumber"] == 2 and result["successfulImport"] == 1, f"csv import {result}")
+    check(result["errors"][0]["lineNumber"] == 3, f"csv error line {result}")
+
+    secret_api.delete_secret_by_id(text["Id"])
+    check(auth.sign_app_out() is True, "sign out")
+
+
+def oauth_flow():
+    auth = sign_in("3.1", client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    check(isinstance(safes.Safe(auth, log).list(), list), "safes over OAuth")
+    check(auth.sign_app_out() is True, "sign out (OAuth)")
+
+
+for v in (None, "3.1", "3.2"):
+    flow(v)
+oauth_flow()
+print(f"bips library flow: {checks} checks passed", flush=True)
