@@ -1,0 +1,277 @@
+//! The safes area's handlers, one per route and method.
+//!
+//! Each one checks, in this order: the Secrets-Safe feature permission (read for GET,
+//! read/write otherwise; 403), the caller's flags on the safe (no Read: 404, exactly
+//! like a missing safe; Read without the flag needed: 403), the input (415/400), the
+//! objects it touches (404/409), and only then writes, in one transaction. Refusals
+//! of an existing safe and every change are recorded in the audit trail.
+
+use edgesafe_api_common::response::{empty, json, Response};
+use edgesafe_api_common::vault::Decision;
+use edgesafe_api_common::{time, ApiError, Result};
+use edgesafe_secrets_safe::permissions::PERMISSION_NAMES;
+use edgesafe_secrets_safe::{folders, Access, Flags, Folder};
+use http::{Method, StatusCode};
+
+use crate::dto::{GrantIn, GrantOut, PermissionNameOut, PrincipalKind, RevokeIn, SafeIn, SafeOut};
+use crate::store::{self, GuardedWrite};
+use crate::Ctx;
+
+const SAFE_LIST: &str = "safes.safe.list";
+const SAFE_READ: &str = "safes.safe.read";
+const SAFE_CREATE: &str = "safes.safe.create";
+const SAFE_UPDATE: &str = "safes.safe.update";
+const SAFE_DELETE: &str = "safes.safe.delete";
+const PERMISSION_NAMES_READ: &str = "safes.permission.names";
+const PERMISSION_LIST: &str = "safes.permission.list";
+const PERMISSION_GRANT: &str = "safes.permission.grant";
+const PERMISSION_REVOKE: &str = "safes.permission.revoke";
+
+/// Refusing to leave a safe that nobody but administrators could manage.
+const LAST_MANAGER: &str =
+    "PermissionFlags: the safe must keep a manager; grant Manage to another user or group first";
+
+fn safe_target(id: &str) -> String {
+    format!("safe:{id}")
+}
+
+/// The caller's access, once the feature permission is checked: read for GET, write
+/// for everything else. A refusal is audited against `target`.
+fn feature_access<'a>(ctx: &'a Ctx, action: &str, target: &str) -> Result<Access<'a>> {
+    let access = ctx.access()?;
+    if let Err(e) = access.require_feature(ctx.method != Method::GET) {
+        ctx.audit(
+            action,
+            target,
+            Decision::Deny,
+            Some("no Secrets-Safe feature permission"),
+        );
+        return Err(e);
+    }
+    Ok(access)
+}
+
+/// The safe `id`, when the caller holds `need` on it. A safe the caller may not read
+/// answers 404 like a missing one (the real reason only in the audit trail); a folder
+/// id answers 400, but only to a caller who could see that folder.
+fn authorized_safe(
+    ctx: &Ctx,
+    access: &Access<'_>,
+    id: &str,
+    need: Flags,
+    action: &str,
+) -> Result<Folder> {
+    let folder = folders::load(id)?.ok_or_else(ApiError::not_found)?;
+    let target = safe_target(id);
+    let flags = access
+        .require_on_safe(&folder.safe_id, Flags::READ)
+        .inspect_err(|_| {
+            ctx.audit(action, &target, Decision::Deny, Some("no Read on the safe"));
+        })?;
+    if !folder.is_safe() {
+        return Err(ApiError::bad_request("id", "is a folder, not a safe"));
+    }
+    if !flags.contains(need) {
+        let note = format!("needs {} on the safe", need.names().join(", "));
+        ctx.audit(action, &target, Decision::Deny, Some(&note));
+        return Err(ApiError::forbidden());
+    }
+    Ok(folder)
+}
+
+// ---------------------------------------------------------------- safes
+
+/// `GET secrets-safe/safes`: the safes the caller may read (administrators: all).
+pub fn get_safes(ctx: &Ctx) -> Result<Response> {
+    let access = feature_access(ctx, SAFE_LIST, "safes")?;
+    let readable = access.readable_safes()?;
+    let safes: Vec<SafeOut> = store::list_safes()?
+        .iter()
+        .filter(|safe| readable.contains_key(&safe.id))
+        .map(SafeOut::from)
+        .collect();
+    json(StatusCode::OK, &safes)
+}
+
+/// `POST secrets-safe/safes`: creates a safe; its creator manages it.
+pub fn post_safes(ctx: &Ctx) -> Result<Response> {
+    let access = feature_access(ctx, SAFE_CREATE, "safes")?;
+    let fields = ctx.json::<SafeIn>()?.validate()?;
+    let description = fields.description.unwrap_or_default();
+    let user = access.principal.user_id;
+    let id = store::insert_safe(&fields.name, &description, user, ctx.now)?;
+    ctx.audit(
+        SAFE_CREATE,
+        &safe_target(&id),
+        Decision::Allow,
+        Some(&format!("manager=user:{user}")),
+    );
+    json(
+        StatusCode::CREATED,
+        &SafeOut {
+            id,
+            name: fields.name,
+            description,
+        },
+    )
+}
+
+/// `GET secrets-safe/safes/{id}`.
+pub fn get_safe(ctx: &Ctx, id: &str) -> Result<Response> {
+    let access = feature_access(ctx, SAFE_READ, &safe_target(id))?;
+    let safe = authorized_safe(ctx, &access, id, Flags::READ, SAFE_READ)?;
+    json(StatusCode::OK, &SafeOut::from(&safe))
+}
+
+/// `PUT secrets-safe/safes/{id}`: renames a safe and sets its description (a left-out
+/// Description keeps the stored one). Needs Update (Edit) or Manage.
+pub fn put_safe(ctx: &Ctx, id: &str) -> Result<Response> {
+    let access = feature_access(ctx, SAFE_UPDATE, &safe_target(id))?;
+    let safe = authorized_safe(ctx, &access, id, Flags::UPDATE, SAFE_UPDATE)?;
+    let fields = ctx.json::<SafeIn>()?.validate()?;
+    store::update_safe(
+        &safe.id,
+        &fields.name,
+        fields.description.as_deref(),
+        access.principal.user_id,
+        ctx.now,
+    )?;
+    ctx.audit(SAFE_UPDATE, &safe_target(&safe.id), Decision::Allow, None);
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+/// `DELETE secrets-safe/safes/{id}`: deletes an empty safe (no secret in it or in any
+/// folder under it) with its folders and grants. Needs Delete or Manage.
+pub fn delete_safe(ctx: &Ctx, id: &str) -> Result<Response> {
+    let access = feature_access(ctx, SAFE_DELETE, &safe_target(id))?;
+    let safe = authorized_safe(ctx, &access, id, Flags::DELETE, SAFE_DELETE)?;
+    // Checked first for a clear answer; the store's foreign key closes the race.
+    if store::safe_holds_secrets(&safe.id)? {
+        return Err(ApiError::conflict(store::HOLDS_SECRETS));
+    }
+    store::delete_safe(&safe.id)?;
+    ctx.audit(SAFE_DELETE, &safe_target(&safe.id), Decision::Allow, None);
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+// ---------------------------------------------------------------- safe permissions
+
+/// `GET secrets-safe/safes/safe-permissions`: the permission names there are.
+pub fn get_safe_permission_names(ctx: &Ctx) -> Result<Response> {
+    feature_access(ctx, PERMISSION_NAMES_READ, "safe-permissions")?;
+    let names: Vec<PermissionNameOut> = PERMISSION_NAMES
+        .iter()
+        .map(|name| PermissionNameOut {
+            permission_name: name,
+        })
+        .collect();
+    json(StatusCode::OK, &names)
+}
+
+/// `GET secrets-safe/safes/{id}/safe-permissions`: every grant on the safe, expired
+/// ones included. Read on the safe is enough: whoever works in a safe may see who
+/// else can (the seed asks only for the Secrets-Safe read feature); changing grants
+/// needs Manage.
+pub fn get_safe_permissions(ctx: &Ctx, id: &str) -> Result<Response> {
+    let access = feature_access(ctx, PERMISSION_LIST, &safe_target(id))?;
+    let safe = authorized_safe(ctx, &access, id, Flags::READ, PERMISSION_LIST)?;
+    let grants: Vec<GrantOut> = store::list_grants(&safe.id)?
+        .iter()
+        .map(GrantOut::from)
+        .collect();
+    json(StatusCode::OK, &grants)
+}
+
+/// `PUT secrets-safe/safes/{id}/safe-permissions`: gives a user or group exactly these
+/// permissions on the safe, replacing any it had. `PermissionFlags` `[]` or `["None"]`
+/// revokes (bt-cli revokes that way); left out, an existing grant keeps its flags and
+/// only `ExpiresOn` changes. `ExpiresOn` left out or null means no expiry. Needs Manage.
+pub fn put_safe_permissions(ctx: &Ctx, id: &str) -> Result<Response> {
+    let access = feature_access(ctx, PERMISSION_GRANT, &safe_target(id))?;
+    let safe = authorized_safe(ctx, &access, id, Flags::MANAGE, PERMISSION_GRANT)?;
+    let grant = ctx.json::<GrantIn>()?.validate(ctx.now)?;
+    let principal = grant.kind.target(grant.principal_id);
+    let existing = store::find_grant(&safe.id, grant.kind, grant.principal_id)?;
+    if grant.flags.is_some_and(Flags::is_empty) {
+        // Revoking what is not there is already done.
+        if existing.is_some() {
+            revoke(ctx, &safe.id, grant.kind, grant.principal_id)?;
+        }
+        return Ok(empty(StatusCode::NO_CONTENT));
+    }
+    // Checked only when granting: the grant of a user removed since must still be
+    // revocable.
+    if !store::principal_exists(grant.kind, grant.principal_id)? {
+        let what = match grant.kind {
+            PrincipalKind::User => "no such user",
+            PrincipalKind::Group => "no such group",
+        };
+        return Err(ApiError::bad_request("PrincipalID", what));
+    }
+    if grant.flags.is_none() && existing.is_none() {
+        return Err(ApiError::bad_request(
+            "PermissionFlags",
+            "required for a principal without a grant on the safe",
+        ));
+    }
+    let written = store::upsert_grant(
+        &safe.id,
+        grant.kind,
+        grant.principal_id,
+        grant.flags,
+        grant.expires_at,
+        access.principal.user_id,
+        ctx.now,
+    )?;
+    if written == GuardedWrite::LastManager {
+        return Err(ApiError::conflict(LAST_MANAGER));
+    }
+    let flags = grant
+        .flags
+        .or(existing.map(|g| g.flags))
+        .unwrap_or_default();
+    let expires = grant
+        .expires_at
+        .map_or_else(|| "never".to_owned(), time::format_utc);
+    let note = format!(
+        "principal={principal}; flags={}; expires={expires}",
+        flags.names().join(",")
+    );
+    ctx.audit(
+        PERMISSION_GRANT,
+        &safe_target(&safe.id),
+        Decision::Allow,
+        Some(&note),
+    );
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+/// `DELETE secrets-safe/safes/{id}/safe-permissions` with `{PrincipalType,
+/// PrincipalID}` in the body: removes that principal's grant (404 when it has none).
+/// Needs Manage.
+pub fn delete_safe_permissions(ctx: &Ctx, id: &str) -> Result<Response> {
+    let access = feature_access(ctx, PERMISSION_REVOKE, &safe_target(id))?;
+    let safe = authorized_safe(ctx, &access, id, Flags::MANAGE, PERMISSION_REVOKE)?;
+    let (kind, principal_id) = ctx.json::<RevokeIn>()?.validate()?;
+    if store::find_grant(&safe.id, kind, principal_id)?.is_none() {
+        return Err(ApiError::not_found());
+    }
+    revoke(ctx, &safe.id, kind, principal_id)?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+/// Deletes an existing grant, unless it is the safe's last current Manage grant (409),
+/// and records it.
+fn revoke(ctx: &Ctx, safe_id: &str, kind: PrincipalKind, principal_id: i64) -> Result<()> {
+    if store::delete_grant(safe_id, kind, principal_id, ctx.now)? == GuardedWrite::LastManager {
+        return Err(ApiError::conflict(LAST_MANAGER));
+    }
+    let note = format!("principal={}", kind.target(principal_id));
+    ctx.audit(
+        PERMISSION_REVOKE,
+        &safe_target(safe_id),
+        Decision::Allow,
+        Some(&note),
+    );
+    Ok(())
+}
