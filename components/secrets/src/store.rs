@@ -1,0 +1,788 @@
+//! All of the secrets area's SQL. Parameters are always bound, never formatted in;
+//! sets of ids travel as one JSON array parameter read with `json_each`, so no SQL
+//! text depends on the input. Writes that touch several rows go through one
+//! `Db::execute` (one transaction).
+//!
+//! Values never pass through here: they are sealed in the vault at
+//! [`value_scope`]`(secret, version)`; `secret_versions` only records that a version
+//! exists, its size and who wrote it.
+
+use std::collections::{HashMap, HashSet};
+
+use edgesafe_api_common::vault::{statement, Db, Row, Statement, Value};
+use edgesafe_api_common::{ApiError, ErrorCode, Result};
+
+// ---------------------------------------------------------------- types
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Credential,
+    Text,
+    File,
+}
+
+impl Kind {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            Kind::Credential => "credential",
+            Kind::Text => "text",
+            Kind::File => "file",
+        }
+    }
+
+    fn from_db(value: &str) -> Result<Self> {
+        match value {
+            "credential" => Ok(Kind::Credential),
+            "text" => Ok(Kind::Text),
+            "file" => Ok(Kind::File),
+            _ => Err(ApiError::internal("secrets.kind holds an unknown kind")),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwnerKind {
+    User,
+    Group,
+}
+
+impl OwnerKind {
+    pub fn as_db(self) -> &'static str {
+        match self {
+            OwnerKind::User => "User",
+            OwnerKind::Group => "Group",
+        }
+    }
+
+    fn from_db(value: &str) -> Result<Self> {
+        match value {
+            "User" => Ok(OwnerKind::User),
+            "Group" => Ok(OwnerKind::Group),
+            _ => Err(ApiError::internal(
+                "secrets.owner_type holds an unknown type",
+            )),
+        }
+    }
+}
+
+/// The vault scope of one version of a secret's value.
+pub fn value_scope(secret_id: &str, version: i64) -> String {
+    format!("secret/{secret_id}/v/{version}")
+}
+
+/// A secret's row, with its folder and the names its answer shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretRecord {
+    pub id: String,
+    pub folder_id: String,
+    pub safe_id: String,
+    pub folder_name: String,
+    pub kind: Kind,
+    pub title: String,
+    pub description: String,
+    pub username: String,
+    pub notes: String,
+    pub file_name: Option<String>,
+    pub file_hash: Option<String>,
+    pub owner_type: OwnerKind,
+    pub owner_id: Option<i64>,
+    /// The user or group name of `owner_id`.
+    pub owner_name: Option<String>,
+    pub password_rule_id: Option<i64>,
+    pub current_version: i64,
+    pub created_at: i64,
+    pub created_by_name: Option<String>,
+    pub modified_at: i64,
+    pub modified_by_name: Option<String>,
+    pub value_modified_at: i64,
+}
+
+const SECRET_SELECT: &str = "SELECT s.id, s.folder_id, f.safe_id, f.name AS folder_name, s.kind,
+        s.title, s.description, s.username, s.notes, s.file_name, s.file_hash,
+        s.owner_type, s.owner_id,
+        CASE s.owner_type WHEN 'Group' THEN og.name ELSE ou.user_name END AS owner_name,
+        s.password_rule_id, s.current_version, s.created_at, cu.user_name AS created_by_name,
+        s.modified_at, mu.user_name AS modified_by_name, s.value_modified_at
+    FROM secrets s
+    JOIN folders f ON f.id = s.folder_id
+    LEFT JOIN users cu ON cu.id = s.created_by
+    LEFT JOIN users mu ON mu.id = s.modified_by
+    LEFT JOIN users ou ON ou.id = s.owner_id
+    LEFT JOIN user_groups og ON og.id = s.owner_id";
+
+impl SecretRecord {
+    fn read(row: &Row<'_>) -> Result<Self> {
+        Ok(SecretRecord {
+            id: row.string("id")?,
+            folder_id: row.string("folder_id")?,
+            safe_id: row.string("safe_id")?,
+            folder_name: row.string("folder_name")?,
+            kind: Kind::from_db(row.str("kind")?)?,
+            title: row.string("title")?,
+            description: row.string("description")?,
+            username: row.string("username")?,
+            notes: row.string("notes")?,
+            file_name: row.opt_str("file_name")?.map(str::to_owned),
+            file_hash: row.opt_str("file_hash")?.map(str::to_owned),
+            owner_type: OwnerKind::from_db(row.str("owner_type")?)?,
+            owner_id: row.opt_i64("owner_id")?,
+            owner_name: row.opt_str("owner_name")?.map(str::to_owned),
+            password_rule_id: row.opt_i64("password_rule_id")?,
+            current_version: row.i64("current_version")?,
+            created_at: row.i64("created_at")?,
+            created_by_name: row.opt_str("created_by_name")?.map(str::to_owned),
+            modified_at: row.i64("modified_at")?,
+            modified_by_name: row.opt_str("modified_by_name")?.map(str::to_owned),
+            value_modified_at: row.i64("value_modified_at")?,
+        })
+    }
+}
+
+fn secrets(sql: &str, params: &[Value]) -> Result<Vec<SecretRecord>> {
+    Db::query(sql, params)?
+        .iter()
+        .map(|r| SecretRecord::read(&r))
+        .collect()
+}
+
+/// A JSON array of strings, for `json_each(?n)`.
+fn id_list(ids: &[String]) -> Result<Value> {
+    serde_json::to_string(ids)
+        .map(Value::Text)
+        .map_err(|_| ApiError::internal("id list serialization"))
+}
+
+// ---------------------------------------------------------------- reading secrets
+
+pub fn find_secret(id: &str) -> Result<Option<SecretRecord>> {
+    Ok(
+        secrets(&format!("{SECRET_SELECT} WHERE s.id = ?1"), &[id.into()])?
+            .into_iter()
+            .next(),
+    )
+}
+
+/// What a list asks the store for; the handler filters by path and pages.
+pub struct ListFilter<'a> {
+    /// Safes the caller may read; `None` for every safe (administrators).
+    pub readable_safes: Option<&'a [String]>,
+    /// Only this folder's secrets and those shared into it.
+    pub folder_id: Option<&'a str>,
+    pub title: Option<&'a str>,
+    pub modified_from: Option<i64>,
+    /// Only the favourites of this user.
+    pub favorites_of: Option<i64>,
+}
+
+/// Secrets the filter selects that live in, or are shared into, a readable safe,
+/// ordered by title then id.
+pub fn list_secrets(filter: &ListFilter<'_>) -> Result<Vec<SecretRecord>> {
+    let readable = match filter.readable_safes {
+        Some(safes) => id_list(safes)?,
+        None => Value::Null,
+    };
+    secrets(
+        &format!(
+            "{SECRET_SELECT}
+             WHERE (?1 IS NULL
+                    OR f.safe_id IN (SELECT value FROM json_each(?1))
+                    OR s.id IN (SELECT sh.secret_id FROM secret_shares sh
+                                JOIN folders sf ON sf.id = sh.folder_id
+                                WHERE sf.safe_id IN (SELECT value FROM json_each(?1))))
+               AND (?2 IS NULL OR s.folder_id = ?2
+                    OR s.id IN (SELECT secret_id FROM secret_shares WHERE folder_id = ?2))
+               AND (?3 IS NULL OR s.title = ?3 COLLATE NOCASE)
+               AND (?4 IS NULL OR s.modified_at >= ?4)
+               AND (?5 IS NULL OR s.id IN (SELECT secret_id FROM secret_favorites
+                                           WHERE user_id = ?5))
+             ORDER BY s.title COLLATE NOCASE, s.id"
+        ),
+        &[
+            readable,
+            filter.folder_id.into(),
+            filter.title.into(),
+            filter.modified_from.into(),
+            filter.favorites_of.into(),
+        ],
+    )
+}
+
+/// One owner of a secret, with the names its answer shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnerRecord {
+    pub user_id: Option<i64>,
+    pub group_id: Option<i64>,
+    pub name: String,
+    pub email: String,
+}
+
+/// Owners by secret id, in their order. Names and emails are read live, so a renamed
+/// user shows under the new name; the stored copy covers a user since removed.
+pub fn owners_of(secret_ids: &[String]) -> Result<HashMap<String, Vec<OwnerRecord>>> {
+    let rows = Db::query(
+        "SELECT o.secret_id, o.user_id, o.group_id,
+                coalesce(u.user_name, g.name, o.name) AS name,
+                coalesce(u.email, o.email) AS email
+           FROM secret_owners o
+           LEFT JOIN users u ON u.id = o.user_id
+           LEFT JOIN user_groups g ON g.id = o.group_id AND o.user_id IS NULL
+          WHERE o.secret_id IN (SELECT value FROM json_each(?1))
+          ORDER BY o.secret_id, o.position",
+        &[id_list(secret_ids)?],
+    )?;
+    let mut out: HashMap<String, Vec<OwnerRecord>> = HashMap::new();
+    for row in rows.iter() {
+        out.entry(row.string("secret_id")?)
+            .or_default()
+            .push(OwnerRecord {
+                user_id: row.opt_i64("user_id")?,
+                group_id: row.opt_i64("group_id")?,
+                name: row.string("name")?,
+                email: row.string("email")?,
+            });
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UrlRecord {
+    pub id: String,
+    pub url: String,
+}
+
+/// URLs by secret id, in their order.
+pub fn urls_of(secret_ids: &[String]) -> Result<HashMap<String, Vec<UrlRecord>>> {
+    let rows = Db::query(
+        "SELECT secret_id, id, url FROM secret_urls
+          WHERE secret_id IN (SELECT value FROM json_each(?1))
+          ORDER BY secret_id, position",
+        &[id_list(secret_ids)?],
+    )?;
+    let mut out: HashMap<String, Vec<UrlRecord>> = HashMap::new();
+    for row in rows.iter() {
+        out.entry(row.string("secret_id")?)
+            .or_default()
+            .push(UrlRecord {
+                id: row.string("id")?,
+                url: row.string("url")?,
+            });
+    }
+    Ok(out)
+}
+
+/// Which of these secrets `user_id` has marked as favourite.
+pub fn favorites_among(user_id: i64, secret_ids: &[String]) -> Result<HashSet<String>> {
+    let rows = Db::query(
+        "SELECT secret_id FROM secret_favorites
+          WHERE user_id = ?1 AND secret_id IN (SELECT value FROM json_each(?2))",
+        &[user_id.into(), id_list(secret_ids)?],
+    )?;
+    rows.iter().map(|r| r.string("secret_id")).collect()
+}
+
+/// A folder a secret is shared into.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShareRecord {
+    pub secret_id: String,
+    pub folder_id: String,
+    pub safe_id: String,
+}
+
+/// The shares of these secrets, by secret id.
+pub fn shares_of(secret_ids: &[String]) -> Result<HashMap<String, Vec<ShareRecord>>> {
+    let rows = Db::query(
+        "SELECT sh.secret_id, sh.folder_id, f.safe_id
+           FROM secret_shares sh JOIN folders f ON f.id = sh.folder_id
+          WHERE sh.secret_id IN (SELECT value FROM json_each(?1))
+          ORDER BY sh.secret_id, sh.created_at, sh.folder_id",
+        &[id_list(secret_ids)?],
+    )?;
+    let mut out: HashMap<String, Vec<ShareRecord>> = HashMap::new();
+    for row in rows.iter() {
+        let share = ShareRecord {
+            secret_id: row.string("secret_id")?,
+            folder_id: row.string("folder_id")?,
+            safe_id: row.string("safe_id")?,
+        };
+        out.entry(share.secret_id.clone()).or_default().push(share);
+    }
+    Ok(out)
+}
+
+/// The shares of one secret.
+pub fn shares_of_secret(secret_id: &str) -> Result<Vec<ShareRecord>> {
+    Ok(shares_of(&[secret_id.to_owned()])?
+        .remove(secret_id)
+        .unwrap_or_default())
+}
+
+/// Whether another secret in `folder_id` has this title, in any case.
+pub fn title_taken(folder_id: &str, title: &str, except: Option<&str>) -> Result<bool> {
+    let rows = Db::query(
+        "SELECT 1 AS taken FROM secrets
+          WHERE folder_id = ?1 AND title = ?2 COLLATE NOCASE AND (?3 IS NULL OR id <> ?3)",
+        &[folder_id.into(), title.into(), except.into()],
+    )?;
+    Ok(!rows.is_empty())
+}
+
+/// Titles in `folder_id`, lower-cased (to find a free one when renaming on a move).
+pub fn titles_in(folder_id: &str) -> Result<HashSet<String>> {
+    let rows = Db::query(
+        "SELECT title FROM secrets WHERE folder_id = ?1",
+        &[folder_id.into()],
+    )?;
+    rows.iter()
+        .map(|r| r.str("title").map(str::to_lowercase))
+        .collect()
+}
+
+/// The version numbers a secret has, oldest first.
+pub fn versions_of(secret_id: &str) -> Result<Vec<i64>> {
+    let rows = Db::query(
+        "SELECT version FROM secret_versions WHERE secret_id = ?1 ORDER BY version",
+        &[secret_id.into()],
+    )?;
+    rows.iter().map(|r| r.i64("version")).collect()
+}
+
+// ---------------------------------------------------------------- people and rules
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    pub name: String,
+    pub email: String,
+}
+
+/// A user that has not been removed.
+pub fn find_user(id: i64) -> Result<Option<UserRecord>> {
+    let rows = Db::query(
+        "SELECT user_name, email FROM users WHERE id = ?1 AND removed = 0",
+        &[id.into()],
+    )?;
+    rows.first()
+        .map(|r| {
+            Ok(UserRecord {
+                name: r.string("user_name")?,
+                email: r.string("email")?,
+            })
+        })
+        .transpose()
+}
+
+/// A group's name.
+pub fn find_group(id: i64) -> Result<Option<String>> {
+    let rows = Db::query("SELECT name FROM user_groups WHERE id = ?1", &[id.into()])?;
+    rows.first().map(|r| r.string("name")).transpose()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PasswordRule {
+    pub length: u32,
+    pub lowercase: bool,
+    pub uppercase: bool,
+    pub digits: bool,
+    pub symbols: bool,
+}
+
+pub fn find_password_rule(id: i64) -> Result<Option<PasswordRule>> {
+    let rows = Db::query(
+        "SELECT length, lowercase, uppercase, digits, symbols FROM password_rules WHERE id = ?1",
+        &[id.into()],
+    )?;
+    rows.first()
+        .map(|r| {
+            Ok(PasswordRule {
+                length: u32::try_from(r.i64("length")?)
+                    .map_err(|_| ApiError::internal("password_rules.length out of range"))?,
+                lowercase: r.bool("lowercase")?,
+                uppercase: r.bool("uppercase")?,
+                digits: r.bool("digits")?,
+                symbols: r.bool("symbols")?,
+            })
+        })
+        .transpose()
+}
+
+/// The secret a URL id belongs to, if any.
+pub fn url_owner(url_id: &str) -> Result<Option<String>> {
+    let rows = Db::query(
+        "SELECT secret_id FROM secret_urls WHERE id = ?1",
+        &[url_id.into()],
+    )?;
+    rows.first().map(|r| r.string("secret_id")).transpose()
+}
+
+// ---------------------------------------------------------------- writing secrets
+
+/// A uniqueness conflict on a write that can only break one rule gets that rule's
+/// message; anything else passes through.
+fn conflict_as(e: ApiError, what: &str) -> ApiError {
+    if e.code() == ErrorCode::Conflict {
+        ApiError::conflict(what)
+    } else {
+        e
+    }
+}
+
+pub const TITLE_TAKEN: &str = "Title: a secret with this title already exists in the folder";
+
+/// Owners and URLs as they will be stored.
+pub struct Links<'a> {
+    pub owners: &'a [OwnerRecord],
+    pub urls: &'a [UrlRecord],
+}
+
+fn replace_links(secret_id: &str, links: &Links<'_>, out: &mut Vec<Statement>) {
+    out.push(statement(
+        "DELETE FROM secret_owners WHERE secret_id = ?1",
+        vec![secret_id.into()],
+    ));
+    out.push(statement(
+        "DELETE FROM secret_urls WHERE secret_id = ?1",
+        vec![secret_id.into()],
+    ));
+    for (position, owner) in (0_i64..).zip(links.owners) {
+        out.push(statement(
+            "INSERT INTO secret_owners (secret_id, position, user_id, group_id, name, email)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            vec![
+                secret_id.into(),
+                position.into(),
+                owner.user_id.into(),
+                owner.group_id.into(),
+                owner.name.as_str().into(),
+                owner.email.as_str().into(),
+            ],
+        ));
+    }
+    for (position, url) in (0_i64..).zip(links.urls) {
+        out.push(statement(
+            "INSERT INTO secret_urls (id, secret_id, position, url) VALUES (?1, ?2, ?3, ?4)",
+            vec![
+                url.id.as_str().into(),
+                secret_id.into(),
+                position.into(),
+                url.url.as_str().into(),
+            ],
+        ));
+    }
+}
+
+/// The columns a secret's create and update both set.
+pub struct SecretFields<'a> {
+    pub folder_id: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub username: &'a str,
+    pub notes: &'a str,
+    pub file_name: Option<&'a str>,
+    pub file_hash: Option<&'a str>,
+    pub owner_type: OwnerKind,
+    pub owner_id: Option<i64>,
+    pub password_rule_id: Option<i64>,
+}
+
+/// A new secret and its first version, whose value is already sealed at
+/// `value_scope(id, 1)`.
+pub struct NewSecret<'a> {
+    pub id: &'a str,
+    pub kind: Kind,
+    pub fields: SecretFields<'a>,
+    pub links: Links<'a>,
+    pub history_id: &'a str,
+    pub size: usize,
+    pub user_id: i64,
+    pub now: i64,
+}
+
+/// Inserts the secret, its first version, owners and URLs in one transaction.
+pub fn insert_secret(new: &NewSecret<'_>) -> Result<()> {
+    let f = &new.fields;
+    let mut statements = vec![
+        statement(
+            "INSERT INTO secrets (id, folder_id, kind, title, description, username, notes,
+                                  file_name, file_hash, owner_type, owner_id, password_rule_id,
+                                  current_version, created_at, created_by, modified_at,
+                                  modified_by, value_modified_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1, ?13, ?14, ?13, ?14, ?13)",
+            vec![
+                new.id.into(),
+                f.folder_id.into(),
+                new.kind.as_db().into(),
+                f.title.into(),
+                f.description.into(),
+                f.username.into(),
+                f.notes.into(),
+                f.file_name.into(),
+                f.file_hash.into(),
+                f.owner_type.as_db().into(),
+                f.owner_id.into(),
+                f.password_rule_id.into(),
+                new.now.into(),
+                new.user_id.into(),
+            ],
+        ),
+        statement(
+            "INSERT INTO secret_versions (secret_id, version, history_id, size, created_at, created_by)
+             VALUES (?1, 1, ?2, ?3, ?4, ?5)",
+            vec![
+                new.id.into(),
+                new.history_id.into(),
+                size(new.size).into(),
+                new.now.into(),
+                new.user_id.into(),
+            ],
+        ),
+    ];
+    replace_links(new.id, &new.links, &mut statements);
+    Db::execute(statements).map_err(|e| conflict_as(e, TITLE_TAKEN))?;
+    Ok(())
+}
+
+fn size(bytes: usize) -> i64 {
+    i64::try_from(bytes).unwrap_or(i64::MAX)
+}
+
+/// Reserves the next version number of a secret for a value about to be sealed.
+///
+/// The row is inserted already marked destroyed, so that until [`update_secret`]
+/// commits it, nothing treats it as a readable version; if the request dies on the
+/// way, it stays behind as what it is, a version without a value. Reserving first is
+/// what keeps two concurrent updates from sealing to the same scope: the primary key
+/// on (secret, version) hands each its own number.
+pub fn reserve_version(
+    secret_id: &str,
+    history_id: &str,
+    bytes: usize,
+    user_id: i64,
+    now: i64,
+) -> Result<i64> {
+    Db::execute(vec![statement(
+        "INSERT INTO secret_versions (secret_id, version, history_id, size, created_at,
+                                      created_by, destroyed_at)
+         SELECT ?1, coalesce(max(version), 0) + 1, ?2, ?3, ?4, ?5, ?4
+           FROM secret_versions WHERE secret_id = ?1",
+        vec![
+            secret_id.into(),
+            history_id.into(),
+            size(bytes).into(),
+            now.into(),
+            user_id.into(),
+        ],
+    )])?;
+    let rows = Db::query(
+        "SELECT version FROM secret_versions WHERE history_id = ?1",
+        &[history_id.into()],
+    )?;
+    rows.first()
+        .map(|r| r.i64("version"))
+        .transpose()?
+        .ok_or_else(|| ApiError::internal("reserved version not found"))
+}
+
+/// Drops a reserved version whose value never made it (best effort: the caller is
+/// already failing, and a leftover row is marked destroyed anyway).
+pub fn release_version(history_id: &str) {
+    let released = Db::execute(vec![statement(
+        "DELETE FROM secret_versions WHERE history_id = ?1 AND destroyed_at IS NOT NULL",
+        vec![history_id.into()],
+    )]);
+    if let Err(e) = released {
+        eprintln!("could not release a reserved secret version: {e}");
+    }
+}
+
+/// An update of a secret; `new_version` is a reserved version whose value is sealed.
+pub struct SecretUpdate<'a> {
+    pub id: &'a str,
+    pub fields: SecretFields<'a>,
+    /// `None` keeps the owners and URLs as they are.
+    pub links: Option<Links<'a>>,
+    pub new_version: Option<(i64, &'a str)>,
+    pub user_id: i64,
+    pub now: i64,
+}
+
+/// Applies an update in one transaction: the row, the new version made current, owners
+/// and URLs; a share into the folder the secret moves to is dropped (a secret is never
+/// shared into its own folder). Returns false when the secret is gone.
+pub fn update_secret(update: &SecretUpdate<'_>) -> Result<bool> {
+    let f = &update.fields;
+    let (version, history_id) = match update.new_version {
+        Some((version, history_id)) => (Some(version), Some(history_id)),
+        None => (None, None),
+    };
+    let mut statements = vec![statement(
+        "UPDATE secrets SET folder_id = ?2, title = ?3, description = ?4, username = ?5,
+                            notes = ?6, file_name = ?7, file_hash = ?8, owner_type = ?9,
+                            owner_id = ?10, password_rule_id = ?11,
+                            current_version = coalesce(?12, current_version),
+                            value_modified_at = CASE WHEN ?12 IS NULL
+                                                     THEN value_modified_at ELSE ?13 END,
+                            modified_at = ?13, modified_by = ?14
+          WHERE id = ?1",
+        vec![
+            update.id.into(),
+            f.folder_id.into(),
+            f.title.into(),
+            f.description.into(),
+            f.username.into(),
+            f.notes.into(),
+            f.file_name.into(),
+            f.file_hash.into(),
+            f.owner_type.as_db().into(),
+            f.owner_id.into(),
+            f.password_rule_id.into(),
+            version.into(),
+            update.now.into(),
+            update.user_id.into(),
+        ],
+    )];
+    if let Some(history_id) = history_id {
+        statements.push(statement(
+            "UPDATE secret_versions SET destroyed_at = NULL WHERE history_id = ?1",
+            vec![history_id.into()],
+        ));
+    }
+    statements.push(statement(
+        "DELETE FROM secret_shares WHERE secret_id = ?1 AND folder_id = ?2",
+        vec![update.id.into(), f.folder_id.into()],
+    ));
+    if let Some(links) = &update.links {
+        replace_links(update.id, links, &mut statements);
+    }
+    let outcomes = Db::execute(statements).map_err(|e| conflict_as(e, TITLE_TAKEN))?;
+    Ok(outcomes.first().is_some_and(|o| o.changes > 0))
+}
+
+/// Deletes a secret; its versions, owners, URLs, shares and favourite marks go with
+/// it (foreign keys cascade). Returns false when it was already gone.
+pub fn delete_secret(id: &str) -> Result<bool> {
+    let outcomes = Db::execute(vec![statement(
+        "DELETE FROM secrets WHERE id = ?1",
+        vec![id.into()],
+    )])?;
+    Ok(outcomes.first().is_some_and(|o| o.changes > 0))
+}
+
+// ---------------------------------------------------------------- shares, favourites
+
+pub fn insert_share(secret_id: &str, folder_id: &str, user_id: i64, now: i64) -> Result<()> {
+    Db::execute(vec![statement(
+        "INSERT INTO secret_shares (secret_id, folder_id, created_at, created_by)
+         VALUES (?1, ?2, ?3, ?4)",
+        vec![
+            secret_id.into(),
+            folder_id.into(),
+            now.into(),
+            user_id.into(),
+        ],
+    )])
+    .map_err(|e| conflict_as(e, "folder: the secret is already shared there"))?;
+    Ok(())
+}
+
+/// Removes one share; false when there was none.
+pub fn delete_share(secret_id: &str, folder_id: &str) -> Result<bool> {
+    let outcomes = Db::execute(vec![statement(
+        "DELETE FROM secret_shares WHERE secret_id = ?1 AND folder_id = ?2",
+        vec![secret_id.into(), folder_id.into()],
+    )])?;
+    Ok(outcomes.first().is_some_and(|o| o.changes > 0))
+}
+
+/// Removes every share of a secret; returns how many there were.
+pub fn delete_shares(secret_id: &str) -> Result<u64> {
+    let outcomes = Db::execute(vec![statement(
+        "DELETE FROM secret_shares WHERE secret_id = ?1",
+        vec![secret_id.into()],
+    )])?;
+    Ok(outcomes.first().map_or(0, |o| o.changes))
+}
+
+pub fn set_favorite(user_id: i64, secret_id: &str, favorite: bool) -> Result<()> {
+    let sql = if favorite {
+        "INSERT OR IGNORE INTO secret_favorites (user_id, secret_id) VALUES (?1, ?2)"
+    } else {
+        "DELETE FROM secret_favorites WHERE user_id = ?1 AND secret_id = ?2"
+    };
+    Db::execute(vec![statement(sql, vec![user_id.into(), secret_id.into()])])?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- moves
+
+/// One secret moving to another folder, maybe under a new title.
+pub struct SecretMove<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+}
+
+/// One share moving from one folder to another of the same safe, or, when the secret
+/// itself is or lands in the destination, removed.
+pub struct ShareMove<'a> {
+    pub secret_id: &'a str,
+    pub from_folder: &'a str,
+    pub remove: bool,
+}
+
+/// Applies a move in one transaction: secrets change folder (and title when renamed),
+/// their shares into the destination go, shares move; and a share that lands where
+/// the secret already is, or already has a share, is dropped.
+pub fn apply_move(
+    destination: &str,
+    secrets: &[SecretMove<'_>],
+    shares: &[ShareMove<'_>],
+    user_id: i64,
+    now: i64,
+) -> Result<()> {
+    let mut statements = Vec::new();
+    for m in secrets {
+        statements.push(statement(
+            "UPDATE secrets SET folder_id = ?2, title = ?3, modified_at = ?4, modified_by = ?5
+              WHERE id = ?1",
+            vec![
+                m.id.into(),
+                destination.into(),
+                m.title.into(),
+                now.into(),
+                user_id.into(),
+            ],
+        ));
+        statements.push(statement(
+            "DELETE FROM secret_shares WHERE secret_id = ?1 AND folder_id = ?2",
+            vec![m.id.into(), destination.into()],
+        ));
+    }
+    for s in shares {
+        if s.remove {
+            statements.push(statement(
+                "DELETE FROM secret_shares WHERE secret_id = ?1 AND folder_id = ?2",
+                vec![s.secret_id.into(), s.from_folder.into()],
+            ));
+            continue;
+        }
+        // OR IGNORE plus the DELETE: moving onto an existing share merges the two.
+        statements.push(statement(
+            "UPDATE OR IGNORE secret_shares SET folder_id = ?3, created_at = ?4, created_by = ?5
+              WHERE secret_id = ?1 AND folder_id = ?2",
+            vec![
+                s.secret_id.into(),
+                s.from_folder.into(),
+                destination.into(),
+                now.into(),
+                user_id.into(),
+            ],
+        ));
+        statements.push(statement(
+            "DELETE FROM secret_shares WHERE secret_id = ?1 AND folder_id = ?2",
+            vec![s.secret_id.into(), s.from_folder.into()],
+        ));
+    }
+    if statements.is_empty() {
+        return Ok(());
+    }
+    Db::execute(statements).map_err(|e| conflict_as(e, TITLE_TAKEN))?;
+    Ok(())
+}
