@@ -60,6 +60,11 @@ def sign_in(api_version, **credentials):
     return auth
 
 
+def items(listing):
+    """Version 3.2 wraps lists as {TotalCount, Data}; the library passes that on."""
+    return listing["Data"] if isinstance(listing, dict) else listing
+
+
 def owners_for(version):
     if version == "3.0":
         return dict(
@@ -130,11 +135,11 @@ def flow(version):
     check(secret_api.get_file_secret_data(file_secret["Id"]) == "file body\n", "file download")
     check(secret_api.get_secret(f"Safe{tag}/Team{tag}/db{tag}") == "pa55-word!", "secret by path")
     check(secret_api.get_secret(f"Safe{tag}/Team{tag}/note{tag}") == "some text", "text by path")
-    titles = {s["Title"] for s in secret_api.list_secrets_by_folder_id(folder_id)}
+    titles = {s["Title"] for s in items(secret_api.list_secrets_by_folder_id(folder_id))}
     check({f"db{tag}", f"note{tag}", f"file{tag}"} <= titles, f"secrets by folder {titles}")
-    filtered = secret_api.list_secrets(title=f"db{tag}", limit=10, offset=0)
+    filtered = items(secret_api.list_secrets(title=f"db{tag}", limit=10, offset=0))
     check(isinstance(filtered, list) and len(filtered) == 1, f"title filter {filtered}")
-    after = secret_api.list_secrets(afterdate="2000-01-01T00:00:00Z")
+    after = items(secret_api.list_secrets(afterdate="2000-01-01T00:00:00Z"))
     check(len(after) >= 3, "afterdate filter")
 
     updated = secret_api.update_secret(
