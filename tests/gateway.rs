@@ -137,3 +137,40 @@ fn oversized_bodies_are_refused_before_they_reach_an_area() {
         "nothing was written"
     );
 }
+
+#[test]
+fn secrets_safe_paths_in_any_case_reach_the_same_handler() {
+    let app = TestApp::start();
+    let auth = admin();
+    let created = app.send(
+        "POST",
+        &format!("{V3}/Secrets-Safe/Safes"),
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        Some(json!({"Name": "CaseSafe"}).to_string().as_bytes()),
+    );
+    assert_eq!(created.status, 201, "{created:?}");
+    let expected = app.get(
+        &format!("{V3}/secrets-safe/safes"),
+        &[("Authorization", &auth)],
+    );
+    assert_eq!(expected.status, 200, "{expected:?}");
+    for path in [
+        format!("{V3}/Secrets-Safe/Safes"),
+        format!("{V3}/secrets-safe/safes/"),
+        format!("{V3}//secrets-safe//safes"),
+        format!("{V3}/SECRETS-SAFE/SAFES/"),
+    ] {
+        let reply = app.get(&path, &[("Authorization", &auth)]);
+        assert_eq!(reply.status, 200, "{path}: {reply:?}");
+        assert_eq!(reply.json(), expected.json(), "{path}");
+    }
+    // bt-cli's spelling of the permission list.
+    let names = app.get(
+        &format!("{V3}/Secrets-Safe/Safes/Safe-Permissions/"),
+        &[("Authorization", &auth)],
+    );
+    assert_eq!(names.status, 200, "{names:?}");
+}

@@ -116,17 +116,15 @@ fn subfolder(app: &TestApp, session: &Session, parent: &str, name: &str) -> Stri
     reply.json()["Id"].as_str().expect("Id").to_string()
 }
 
-/// A secret row in `folder`. Written directly: what is tested here is only that a
-/// safe holding secrets cannot be deleted, whatever wrote them.
-fn put_secret_row(app: &TestApp, folder: &str) {
-    db(app)
-        .execute(
-            "INSERT INTO secrets (id, folder_id, kind, title, created_at, modified_at,
-                                  value_modified_at)
-             VALUES ('5ec7e700-0000-4000-8000-000000000001', ?1, 'text', 'note', 0, 0, 0)",
-            [folder],
-        )
-        .expect("insert secret");
+/// A text secret in `folder`, created through the secrets API.
+fn put_secret(app: &TestApp, session: &Session, folder: &str) {
+    let reply = app.v3(
+        session,
+        "POST",
+        &format!("secrets-safe/folders/{folder}/secrets/text"),
+        Some(json!({"Title": "note", "Text": "kept"})),
+    );
+    assert_eq!(reply.status, 201, "create secret: {reply:?}");
 }
 
 /// `yyyy-MM-ddTHH:mm:ssZ` for a Unix time (the runner's clock is the real one plus
@@ -404,7 +402,7 @@ fn delete_safe_refuses_while_it_holds_secrets() {
     let admin = app.admin();
     let id = app.create_safe(&admin, "Team");
     let folder = subfolder(&app, &admin, &id, "Inner");
-    put_secret_row(&app, &folder);
+    put_secret(&app, &admin, &folder);
     let reply = app.v3(&admin, "DELETE", &safe_path(&id), None);
     assert_eq!(reply.status, 409, "{reply:?}");
     assert_eq!(app.v3(&admin, "GET", &safe_path(&id), None).status, 200);
