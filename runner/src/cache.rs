@@ -42,7 +42,11 @@ impl CompileCache {
             }
         }
         let compiled = engine.precompile_component(&build()?)?;
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        // Unique per writer: several runners in one process (the tests) may compile the
+        // same component at once; each renames its own complete file into place.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
         std::fs::write(&tmp, &compiled)?;
         std::fs::rename(&tmp, &path)?;
         // SAFETY: produced just above by this engine.
