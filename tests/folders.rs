@@ -127,35 +127,6 @@ fn grant(app: &TestApp, manager: &Session, safe: &str, user: &Session, flags: &[
     assert_eq!(reply.status, 204, "grant {flags:?}: {reply:?}");
 }
 
-/// A request with a raw body and content type.
-fn raw(
-    app: &TestApp,
-    session: &Session,
-    method: &str,
-    path: &str,
-    content_type: &str,
-    body: &[u8],
-) -> Reply {
-    app.send(
-        method,
-        &format!("{V3}/{path}"),
-        &[("Cookie", &session.cookie), ("Content-Type", content_type)],
-        Some(body),
-    )
-}
-
-fn db(app: &TestApp) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(app.state_dir().join("sqlite_db.db")).expect("db");
-    conn.busy_timeout(Duration::from_secs(10)).expect("timeout");
-    conn
-}
-
-fn count(app: &TestApp, sql: &str, params: impl rusqlite::Params) -> i64 {
-    db(app)
-        .query_row(sql, params, |r| r.get(0))
-        .expect("count query")
-}
-
 const BOUNDARY: &str = "edgesafe-test-boundary-7MA4YWxkTrZu0gW";
 
 /// A `multipart/form-data` body: parts of (name, file name, content type, bytes).
@@ -179,7 +150,7 @@ fn multipart(parts: &[(&str, Option<&str>, &str, &[u8])]) -> (String, Vec<u8>) {
 /// Uploads `csv` the way the library does: a part named `form-data`, `text/csv`.
 fn upload(app: &TestApp, session: &Session, path: &str, csv: &[u8]) -> Reply {
     let (content_type, body) = multipart(&[("form-data", Some("secrets.csv"), "text/csv", csv)]);
-    raw(app, session, "POST", path, &content_type, &body)
+    app.v3_raw(session, "POST", path, &content_type, &body)
 }
 
 fn upload_path(folder: &str) -> String {
@@ -362,28 +333,13 @@ fn bad_input_gets_400_409_415_404_and_405() {
     assert_eq!(reply.json()["Name"], long.as_str());
 
     // Not JSON, or not declared as JSON.
-    let reply = raw(
-        &app,
-        &admin,
-        "POST",
-        FOLDERS,
-        "application/json",
-        b"{\"Name\": ",
-    );
+    let reply = app.v3_raw(&admin, "POST", FOLDERS, "application/json", b"{\"Name\": ");
     assert_eq!(reply.status, 400, "{reply:?}");
-    let reply = raw(&app, &admin, "POST", FOLDERS, "text/plain", b"{}");
+    let reply = app.v3_raw(&admin, "POST", FOLDERS, "text/plain", b"{}");
     assert_eq!(reply.status, 415, "{reply:?}");
-    let reply = raw(
-        &app,
-        &admin,
-        "PUT",
-        &folder_path(&apps),
-        "text/plain",
-        b"{}",
-    );
+    let reply = app.v3_raw(&admin, "PUT", &folder_path(&apps), "text/plain", b"{}");
     assert_eq!(reply.status, 415, "{reply:?}");
-    let reply = raw(
-        &app,
+    let reply = app.v3_raw(
         &admin,
         "PUT",
         &format!("{}/favorite", folder_path(&apps)),
@@ -745,8 +701,7 @@ fn moves_keep_the_tree_and_its_safes_right() {
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(reply.json()["FolderPath"], "Beta/Web/Deep");
     assert_eq!(
-        count(
-            &app,
+        app.count(
             "SELECT count(*) FROM folders WHERE safe_id = ?1 AND id IN (?2, ?3)",
             [beta.as_str(), web.as_str(), deep.as_str()],
         ),
@@ -836,8 +791,7 @@ fn delete_removes_an_empty_subtree_at_once() {
     assert_eq!(get(&app, &admin, &keep).status, 200);
     assert_eq!(paths(&list(&app, &admin, "")), ["Deletes", "Deletes/Keep"]);
     assert_eq!(
-        count(
-            &app,
+        app.count(
             "SELECT count(*) FROM folder_favorites WHERE folder_id = ?1",
             [&low]
         ),
@@ -851,7 +805,7 @@ fn delete_removes_an_empty_subtree_at_once() {
 /// A secret row written directly, as the secrets component stores it: what is tested
 /// here is the folders rule, whoever wrote the secret.
 fn put_secret_row(app: &TestApp, id: &str, folder: &str) {
-    db(app)
+    app.db()
         .execute(
             "INSERT INTO secrets (id, folder_id, kind, title, created_at, modified_at, value_modified_at)
              VALUES (?1, ?2, 'credential', ?1, 0, 0, 0)",
@@ -884,13 +838,13 @@ fn delete_is_refused_while_secrets_live_below_but_not_for_shares_into_it() {
 
     // The secret moves away and is shared back into the folder: the share does not
     // block the delete, it goes with the folder; the secret stays.
-    db(&app)
+    app.db()
         .execute(
             "UPDATE secrets SET folder_id = ?1 WHERE id = ?2",
             [elsewhere.as_str(), secret],
         )
         .expect("move secret");
-    db(&app)
+    app.db()
         .execute(
             "INSERT INTO secret_shares (secret_id, folder_id, created_at) VALUES (?1, ?2, 0)",
             [secret, low.as_str()],
@@ -899,15 +853,14 @@ fn delete_is_refused_while_secrets_live_below_but_not_for_shares_into_it() {
     let reply = app.v3(&admin, "DELETE", &folder_path(&top), None);
     assert_eq!(reply.status, 204, "{reply:?}");
     assert_eq!(
-        count(
-            &app,
+        app.count(
             "SELECT count(*) FROM secret_shares WHERE secret_id = ?1",
             [secret]
         ),
         0
     );
     assert_eq!(
-        count(&app, "SELECT count(*) FROM secrets WHERE id = ?1", [secret]),
+        app.count("SELECT count(*) FROM secrets WHERE id = ?1", [secret]),
         1
     );
 }
@@ -1045,8 +998,7 @@ fn csv_import_refuses_bad_requests_and_reports_bad_lines() {
 
     // Not multipart: 415; multipart without a file, or a file that is not a CSV file
     // with a usable header: 400, naming no value.
-    let reply = raw(
-        &app,
+    let reply = app.v3_raw(
         &admin,
         "POST",
         &path,
@@ -1054,19 +1006,12 @@ fn csv_import_refuses_bad_requests_and_reports_bad_lines() {
         b"Title,Username,Password\n",
     );
     assert_eq!(reply.status, 415, "{reply:?}");
-    let reply = raw(
-        &app,
-        &admin,
-        "POST",
-        &path,
-        "multipart/form-data",
-        b"--x--\r\n",
-    );
+    let reply = app.v3_raw(&admin, "POST", &path, "multipart/form-data", b"--x--\r\n");
     assert_eq!(reply.status, 400, "no boundary: {reply:?}");
     let (content_type, body) = multipart(&[("comment", None, "text/plain", b"hello")]);
-    let reply = raw(&app, &admin, "POST", &path, &content_type, &body);
+    let reply = app.v3_raw(&admin, "POST", &path, &content_type, &body);
     assert_eq!(reply.status, 400, "no file part: {reply:?}");
-    let reply = raw(&app, &admin, "POST", &path, &content_type, b"garbage");
+    let reply = app.v3_raw(&admin, "POST", &path, &content_type, b"garbage");
     assert_eq!(reply.status, 400, "not multipart: {reply:?}");
     for csv in [
         &b""[..],
@@ -1191,14 +1136,7 @@ fn csv_import_creates_credentials_through_the_secrets_component() {
             b"TITLE,username,PASSWORD\r\nCache,erin,Pw-Erin-Secret-5!\r\n",
         ),
     ]);
-    let reply = raw(
-        &app,
-        &owner,
-        "POST",
-        &folder_path(&folder),
-        &content_type,
-        &body,
-    );
+    let reply = app.v3_raw(&owner, "POST", &folder_path(&folder), &content_type, &body);
     assert_eq!(reply.status, 201, "{reply:?}");
     assert_eq!(reply.json()["successfulImport"], 1, "{reply:?}");
 
@@ -1232,7 +1170,8 @@ fn csv_import_creates_credentials_through_the_secrets_component() {
     assert_eq!(reply.json()["Password"], "Pw-Alice-Secret-1!");
 
     // The import is audited with counts only.
-    let details: Vec<String> = db(&app)
+    let details: Vec<String> = app
+        .db()
         .prepare("SELECT detail FROM audit_events WHERE action = 'folder.import'")
         .and_then(|mut s| {
             s.query_map([], |r| r.get::<_, String>(0))
@@ -1416,13 +1355,13 @@ fn who_may_do_what() {
     assert_eq!(reply.status, 204, "{reply:?}");
 
     // Refused writes are in the audit trail; reads are not.
-    let denied = count(
-        &app,
+    let denied = app.count(
         "SELECT count(*) FROM audit_events WHERE actor = ?1 AND decision = 'deny' AND action LIKE 'folder.%'",
         [format!("user:{}", reader.user_id)],
     );
     assert_eq!(denied, 5, "create, update, move, upload, delete");
-    let allowed: Vec<String> = db(&app)
+    let allowed: Vec<String> = app
+        .db()
         .prepare(
             "SELECT action FROM audit_events WHERE actor = ?1 AND decision = 'allow' ORDER BY seq",
         )

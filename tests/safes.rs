@@ -1,9 +1,9 @@
 //! Secrets Safe safes and safe permissions end to end: every route's success path
 //! with its exact wire shape, its errors, and who may do what.
 
-use edgesafe_tests::{Reply, Session, TestApp, V3};
+use edgesafe_tests::{now, utc, Reply, Session, TestApp, V3};
 use serde_json::{json, Value};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const SAFES: &str = "secrets-safe/safes";
 const UNKNOWN_ID: &str = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
@@ -61,23 +61,6 @@ fn listed(app: &TestApp, session: &Session, safe: &str) -> bool {
         .any(|s| s["Id"] == safe)
 }
 
-/// A request with a raw body and content type, for the 415 and bad-JSON cases.
-fn raw(
-    app: &TestApp,
-    session: &Session,
-    method: &str,
-    path: &str,
-    content_type: &str,
-    body: &[u8],
-) -> Reply {
-    app.send(
-        method,
-        &format!("{V3}/{path}"),
-        &[("Cookie", &session.cookie), ("Content-Type", content_type)],
-        Some(body),
-    )
-}
-
 /// A request without any credentials.
 fn anonymous(app: &TestApp, method: &str, path: &str, body: Option<Value>) -> Reply {
     let url = format!("{V3}/{path}");
@@ -90,70 +73,6 @@ fn anonymous(app: &TestApp, method: &str, path: &str, body: Option<Value>) -> Re
         ),
         None => app.send(method, &url, &[], None),
     }
-}
-
-fn db(app: &TestApp) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(app.state_dir().join("sqlite_db.db")).expect("db");
-    conn.busy_timeout(Duration::from_secs(10)).expect("timeout");
-    conn
-}
-
-fn count(app: &TestApp, sql: &str, id: &str) -> i64 {
-    db(app)
-        .query_row(sql, [id], |r| r.get(0))
-        .expect("count query")
-}
-
-/// A folder inside `parent`, through the folders API.
-fn subfolder(app: &TestApp, session: &Session, parent: &str, name: &str) -> String {
-    let reply = app.v3(
-        session,
-        "POST",
-        "secrets-safe/folders",
-        Some(json!({"Name": name, "ParentId": parent})),
-    );
-    assert_eq!(reply.status, 201, "create folder {name}: {reply:?}");
-    reply.json()["Id"].as_str().expect("Id").to_string()
-}
-
-/// A text secret in `folder`, created through the secrets API.
-fn put_secret(app: &TestApp, session: &Session, folder: &str) {
-    let reply = app.v3(
-        session,
-        "POST",
-        &format!("secrets-safe/folders/{folder}/secrets/text"),
-        Some(json!({"Title": "note", "Text": "kept"})),
-    );
-    assert_eq!(reply.status, 201, "create secret: {reply:?}");
-}
-
-/// `yyyy-MM-ddTHH:mm:ssZ` for a Unix time (the runner's clock is the real one plus
-/// whatever the test advanced), from the civil-from-days conversion.
-fn utc(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs() as i64
 }
 
 #[test]
@@ -238,23 +157,9 @@ fn post_safes_refuses_duplicates_and_bad_input() {
     );
     assert_eq!(at_limit.status, 201, "{at_limit:?}");
 
-    let bad_json = raw(
-        &app,
-        &admin,
-        "POST",
-        SAFES,
-        "application/json",
-        b"{\"Name\":",
-    );
+    let bad_json = app.v3_raw(&admin, "POST", SAFES, "application/json", b"{\"Name\":");
     assert_eq!(bad_json.status, 400, "{bad_json:?}");
-    let text = raw(
-        &app,
-        &admin,
-        "POST",
-        SAFES,
-        "text/plain",
-        br#"{"Name":"T"}"#,
-    );
+    let text = app.v3_raw(&admin, "POST", SAFES, "text/plain", br#"{"Name":"T"}"#);
     assert_eq!(text.status, 415, "{text:?}");
     assert_eq!(text.json()["Code"], "unsupported_media_type");
 }
@@ -303,7 +208,7 @@ fn get_safe_answers_the_safe_and_refuses_folders_and_unknown_ids() {
     let upper = app.v3(&admin, "GET", &safe_path(&id.to_uppercase()), None);
     assert_eq!(upper.status, 200, "{upper:?}");
 
-    let folder = subfolder(&app, &admin, &id, "Inner");
+    let folder = app.create_folder(&admin, &id, "Inner");
     let reply = app.v3(&admin, "GET", &safe_path(&folder), None);
     assert_eq!(reply.status, 400, "{reply:?}");
 
@@ -361,9 +266,9 @@ fn put_safe_renames_and_refuses_duplicates_folders_and_unknown_ids() {
     assert_eq!(dup.status, 409, "{dup:?}");
     assert_eq!(put(&id, json!({"Description": "x"})).status, 400);
     assert_eq!(put(UNKNOWN_ID, json!({"Name": "X"})).status, 404);
-    let folder = subfolder(&app, &admin, &id, "Inner");
+    let folder = app.create_folder(&admin, &id, "Inner");
     assert_eq!(put(&folder, json!({"Name": "X"})).status, 400);
-    let text = raw(&app, &admin, "PUT", &safe_path(&id), "text/plain", b"{}");
+    let text = app.v3_raw(&admin, "PUT", &safe_path(&id), "text/plain", b"{}");
     assert_eq!(text.status, 415, "{text:?}");
 }
 
@@ -374,7 +279,7 @@ fn delete_safe_removes_an_empty_safe_with_its_folders_and_grants() {
     let app = TestApp::start();
     let admin = app.admin();
     let id = app.create_safe(&admin, "Team");
-    let folder = subfolder(&app, &admin, &id, "Inner");
+    let folder = app.create_folder(&admin, &id, "Inner");
     assert_eq!(
         app.v3(&admin, "DELETE", &safe_path(&folder), None).status,
         400
@@ -385,11 +290,10 @@ fn delete_safe_removes_an_empty_safe_with_its_folders_and_grants() {
     assert_eq!(app.v3(&admin, "GET", &safe_path(&id), None).status, 404);
     assert_eq!(app.v3(&admin, "DELETE", &safe_path(&id), None).status, 404);
     assert!(!listed(&app, &admin, &id));
-    let folders = count(&app, "SELECT count(*) FROM folders WHERE safe_id = ?1", &id);
-    let grants = count(
-        &app,
+    let folders = app.count("SELECT count(*) FROM folders WHERE safe_id = ?1", [&id]);
+    let grants = app.count(
         "SELECT count(*) FROM safe_permissions WHERE safe_id = ?1",
-        &id,
+        [&id],
     );
     assert_eq!((folders, grants), (0, 0));
     // The name is free again.
@@ -401,8 +305,8 @@ fn delete_safe_refuses_while_it_holds_secrets() {
     let app = TestApp::start();
     let admin = app.admin();
     let id = app.create_safe(&admin, "Team");
-    let folder = subfolder(&app, &admin, &id, "Inner");
-    put_secret(&app, &admin, &folder);
+    let folder = app.create_folder(&admin, &id, "Inner");
+    app.create_text_secret(&admin, &folder, "note", "kept");
     let reply = app.v3(&admin, "DELETE", &safe_path(&id), None);
     assert_eq!(reply.status, 409, "{reply:?}");
     assert_eq!(app.v3(&admin, "GET", &safe_path(&id), None).status, 200);
@@ -576,17 +480,9 @@ fn put_safe_permissions_refuses_bad_input() {
     }
     assert_eq!(grants(&app, &admin, &safe).len(), 1, "nothing was written");
 
-    let text = raw(
-        &app,
-        &admin,
-        "PUT",
-        &permissions_path(&safe),
-        "text/plain",
-        b"{}",
-    );
+    let text = app.v3_raw(&admin, "PUT", &permissions_path(&safe), "text/plain", b"{}");
     assert_eq!(text.status, 415, "{text:?}");
-    let bad = raw(
-        &app,
+    let bad = app.v3_raw(
         &admin,
         "PUT",
         &permissions_path(&safe),
@@ -603,7 +499,7 @@ fn put_safe_permissions_refuses_bad_input() {
         None,
     );
     assert_eq!(unknown.status, 404, "{unknown:?}");
-    let folder = subfolder(&app, &admin, &safe, "Inner");
+    let folder = app.create_folder(&admin, &safe, "Inner");
     let sub = grant(&app, &admin, &folder, user(&alice), json!(["Read"]), None);
     assert_eq!(sub.status, 400, "{sub:?}");
 }
@@ -638,8 +534,7 @@ fn delete_safe_permissions_revokes_by_body() {
 
     let no_body = app.v3(&admin, "DELETE", &permissions_path(&safe), None);
     assert_eq!(no_body.status, 415, "{no_body:?}");
-    let text = raw(
-        &app,
+    let text = app.v3_raw(
         &admin,
         "DELETE",
         &permissions_path(&safe),
@@ -647,8 +542,7 @@ fn delete_safe_permissions_revokes_by_body() {
         b"{}",
     );
     assert_eq!(text.status, 415, "{text:?}");
-    let empty = raw(
-        &app,
+    let empty = app.v3_raw(
         &admin,
         "DELETE",
         &permissions_path(&safe),
@@ -783,10 +677,9 @@ fn the_feature_permission_comes_first() {
     );
 
     // Refusals are in the audit trail, as is each change.
-    let denied = count(
-        &app,
+    let denied = app.count(
         "SELECT count(*) FROM audit_events WHERE actor = ?1 AND decision = 'deny'",
-        &format!("user:{}", none.user_id),
+        [&format!("user:{}", none.user_id)],
     );
     assert!(denied >= 9, "{denied}");
 }
@@ -797,7 +690,7 @@ fn without_a_grant_a_safe_does_not_exist() {
     let admin = app.admin();
     let carol = app.user_with_feature(&admin, "carol", 2);
     let safe = app.create_safe(&admin, "Team");
-    let folder = subfolder(&app, &admin, &safe, "Inner");
+    let folder = app.create_folder(&admin, &safe, "Inner");
     let me =
         json!({"PrincipalType": 0, "PrincipalID": carol.user_id, "PermissionFlags": ["Manage"]});
     assert!(!listed(&app, &carol, &safe));
@@ -821,10 +714,9 @@ fn without_a_grant_a_safe_does_not_exist() {
     // But the user can create and manage safes of their own.
     let own = app.create_safe(&carol, "Carol's");
     assert!(listed(&app, &carol, &own));
-    let denied = count(
-        &app,
+    let denied = app.count(
         "SELECT count(*) FROM audit_events WHERE target = ?1 AND decision = 'deny'",
-        &format!("safe:{safe}"),
+        [&format!("safe:{safe}")],
     );
     assert!(denied >= 6, "{denied}");
 }
@@ -1032,7 +924,7 @@ fn changes_and_refusals_are_audited() {
         204
     );
 
-    let conn = db(&app);
+    let conn = app.db();
     let mut query = conn
         .prepare(
             "SELECT actor, action, decision, detail FROM audit_events

@@ -2,11 +2,10 @@
 //! history, lists, shares, moves and favourites; every route's wire shape in API
 //! versions 3.0, 3.1 and 3.2, every limit, and who may do what.
 
-use edgesafe_tests::{Reply, Session, TestApp, V3};
+use edgesafe_tests::{now, utc, Reply, Session, TestApp, V3};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const SECRETS: &str = "secrets-safe/secrets";
 const UNKNOWN_ID: &str = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
@@ -39,13 +38,6 @@ fn id_of(reply: &Reply) -> String {
 /// Creates a credential in `folder` and returns its id.
 fn create_credential(app: &TestApp, s: &Session, folder: &str, title: &str) -> String {
     let reply = app.v3(s, "POST", &folder_secrets(folder), Some(credential(title)));
-    assert_eq!(reply.status, 201, "{reply:?}");
-    id_of(&reply)
-}
-
-fn create_text(app: &TestApp, s: &Session, folder: &str, title: &str, text: &str) -> String {
-    let path = format!("{}/text", folder_secrets(folder));
-    let reply = app.v3(s, "POST", &path, Some(text_body(title, text)));
     assert_eq!(reply.status, 201, "{reply:?}");
     id_of(&reply)
 }
@@ -102,12 +94,7 @@ fn file_upload(metadata: &Value, file_name: &str, bytes: &[u8]) -> Vec<u8> {
 
 fn send_multipart(app: &TestApp, s: &Session, method: &str, path: &str, body: &[u8]) -> Reply {
     let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
-    app.send(
-        method,
-        &format!("{V3}/{path}"),
-        &[("Cookie", &s.cookie), ("Content-Type", &content_type)],
-        Some(body),
-    )
+    app.v3_raw(s, method, path, &content_type, body)
 }
 
 fn post_file(app: &TestApp, s: &Session, folder: &str, title: &str, bytes: &[u8]) -> Reply {
@@ -119,16 +106,6 @@ fn post_file(app: &TestApp, s: &Session, folder: &str, title: &str, bytes: &[u8]
         "POST",
         &path,
         &file_upload(&metadata, "notes.bin", bytes),
-    )
-}
-
-/// A request with a raw body and content type, for the 415 and bad-JSON cases.
-fn raw(app: &TestApp, s: &Session, method: &str, path: &str, ctype: &str, body: &[u8]) -> Reply {
-    app.send(
-        method,
-        &format!("{V3}/{path}"),
-        &[("Cookie", &s.cookie), ("Content-Type", ctype)],
-        Some(body),
     )
 }
 
@@ -155,18 +132,6 @@ fn user(s: &Session) -> (i64, i64) {
     (0, s.user_id)
 }
 
-fn db(app: &TestApp) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(app.state_dir().join("sqlite_db.db")).expect("db");
-    conn.busy_timeout(Duration::from_secs(10)).expect("timeout");
-    conn
-}
-
-fn count(app: &TestApp, sql: &str, param: &str) -> i64 {
-    db(app)
-        .query_row(sql, [param], |r| r.get(0))
-        .expect("count query")
-}
-
 /// Sealed values of a secret in the key-value store.
 fn sealed_count(app: &TestApp, id: &str) -> i64 {
     let kv = rusqlite::Connection::open(app.state_dir().join("sqlite_key_value.db")).expect("kv");
@@ -180,40 +145,10 @@ fn sealed_count(app: &TestApp, id: &str) -> i64 {
 }
 
 fn read_audits(app: &TestApp, id: &str) -> i64 {
-    count(
-        app,
+    app.count(
         "SELECT count(*) FROM audit_events WHERE action = 'secret.read' AND decision = 'allow' AND target = ?1",
-        &format!("secret:{id}"),
+        [&format!("secret:{id}")],
     )
-}
-
-/// A folder inside `parent`, through the folders API when it is there. While that
-/// area is still a placeholder (404), the row is written directly, as the folders
-/// component would write it.
-fn subfolder(app: &TestApp, s: &Session, parent: &str, name: &str) -> String {
-    let reply = app.v3(
-        s,
-        "POST",
-        "secrets-safe/folders",
-        Some(json!({"Name": name, "ParentId": parent})),
-    );
-    if reply.status == 201 {
-        return id_of(&reply);
-    }
-    assert_eq!(reply.status, 404, "folders API: {reply:?}");
-    static NEXT: AtomicU32 = AtomicU32::new(1);
-    let id = format!(
-        "f01de700-0000-4000-8000-{:012}",
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    );
-    db(app)
-        .execute(
-            "INSERT INTO folders (id, parent_id, safe_id, name, created_at, modified_at)
-             VALUES (?1, ?2, (SELECT safe_id FROM folders WHERE id = ?2), ?3, 0, 0)",
-            rusqlite::params![id, parent, name],
-        )
-        .expect("insert folder");
-    id
 }
 
 fn keys(value: &Value) -> Vec<String> {
@@ -277,34 +212,6 @@ fn is_utc(value: &Value) -> bool {
     s.len() == 20 && s.ends_with('Z') && s.as_bytes()[10] == b'T'
 }
 
-/// `yyyy-MM-ddTHH:mm:ssZ` for a Unix time, from the civil-from-days conversion.
-fn utc(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs() as i64
-}
-
 fn list(app: &TestApp, s: &Session, query: &str) -> Vec<Value> {
     let reply = app.v3(s, "GET", &format!("{SECRETS}?{query}"), None);
     assert_eq!(reply.status, 200, "{query}: {reply:?}");
@@ -361,10 +268,9 @@ fn post_credential_secret_answers_201_in_the_3_0_shape() {
     assert_eq!(got, expected);
     // One version, sealed; the row holds no value.
     assert_eq!(
-        count(
-            &app,
+        app.count(
             "SELECT count(*) FROM secret_versions WHERE secret_id = ?1",
-            &id
+            [&id]
         ),
         1
     );
@@ -559,7 +465,7 @@ fn a_password_rule_generates_the_password() {
 #[test]
 fn titles_are_unique_per_folder_whatever_their_case() {
     let (app, admin, safe) = start();
-    let other = subfolder(&app, &admin, &safe, "Other");
+    let other = app.create_folder(&admin, &safe, "Other");
     create_credential(&app, &admin, &safe, "Shared Name");
     let dup = app.v3(
         &admin,
@@ -724,7 +630,7 @@ fn text_secrets_carry_their_value_in_text_and_password() {
     assert_eq!(post(json!({"Title": "none"})).status, 400);
     assert_eq!(post(text_body("empty", "")).status, 400);
     // A FolderId in the body must be the path's.
-    let other = subfolder(&app, &admin, &safe, "Other");
+    let other = app.create_folder(&admin, &safe, "Other");
     let mut body = text_body("elsewhere", "t");
     body["FolderId"] = json!(other);
     assert_eq!(post(body).status, 400);
@@ -810,11 +716,7 @@ fn file_sizes_run_from_one_byte_to_five_megabytes() {
     let reply = post_file(&app, &admin, &safe, "over", &over);
     assert_eq!(reply.status, 400, "{reply:?}");
     assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM secrets WHERE title = ?1",
-            "over"
-        ),
+        app.count("SELECT count(*) FROM secrets WHERE title = ?1", ["over"]),
         0
     );
 }
@@ -826,9 +728,9 @@ fn file_uploads_are_checked() {
     let send = |body: Vec<u8>| send_multipart(&app, &admin, "POST", &path, &body);
 
     // Not multipart: 415. No boundary: 400. Garbage: 400.
-    let reply = raw(&app, &admin, "POST", &path, "application/json", b"{}");
+    let reply = app.v3_raw(&admin, "POST", &path, "application/json", b"{}");
     assert_eq!(reply.status, 415, "{reply:?}");
-    let reply = raw(&app, &admin, "POST", &path, "multipart/form-data", b"x");
+    let reply = app.v3_raw(&admin, "POST", &path, "multipart/form-data", b"x");
     assert_eq!(reply.status, 400, "{reply:?}");
     assert_eq!(send(b"garbage".to_vec()).status, 400);
     // No metadata part, metadata that is not JSON, no file part.
@@ -940,7 +842,7 @@ fn a_quoted_file_name_is_escaped_in_the_download() {
 fn kind_specific_endpoints_answer_404_for_another_kind() {
     let (app, admin, safe) = start();
     let cred = create_credential(&app, &admin, &safe, "cred");
-    let text = create_text(&app, &admin, &safe, "text", "t");
+    let text = app.create_text_secret(&admin, &safe, "text", "t");
     let file = id_of(&post_file(&app, &admin, &safe, "file", b"f"));
     let get = |path: String| app.v3(&admin, "GET", &path, None).status;
     assert_eq!(get(format!("{}/text", secret_path(&cred))), 404);
@@ -1013,7 +915,7 @@ fn credential_updates_keep_every_version() {
     assert_eq!(pin.len(), 8);
 
     let versions: Vec<(i64, Option<i64>)> = {
-        let conn = db(&app);
+        let conn = app.db();
         let mut stmt = conn
             .prepare("SELECT version, destroyed_at FROM secret_versions WHERE secret_id = ?1 ORDER BY version")
             .expect("prepare");
@@ -1024,11 +926,7 @@ fn credential_updates_keep_every_version() {
     };
     assert_eq!(versions, vec![(1, None), (2, None), (3, None)]);
     assert_eq!(
-        count(
-            &app,
-            "SELECT current_version FROM secrets WHERE id = ?1",
-            &id
-        ),
+        app.count("SELECT current_version FROM secrets WHERE id = ?1", [&id]),
         3
     );
     assert_eq!(sealed_count(&app, &id), 3);
@@ -1045,10 +943,9 @@ fn credential_updates_keep_every_version() {
     );
     assert_eq!(same.status, 200, "{same:?}");
     assert_eq!(
-        count(
-            &app,
+        app.count(
             "SELECT count(*) FROM secret_versions WHERE secret_id = ?1",
-            &id
+            [&id]
         ),
         3
     );
@@ -1089,7 +986,7 @@ fn credential_updates_keep_every_version() {
 #[test]
 fn text_updates_answer_200_and_keep_history() {
     let (app, admin, safe) = start();
-    let id = create_text(&app, &admin, &safe, "note", "first");
+    let id = app.create_text_secret(&admin, &safe, "note", "first");
     let path = format!("{}/text", secret_path(&id));
     let reply = app.v3(
         &admin,
@@ -1114,10 +1011,9 @@ fn text_updates_answer_200_and_keep_history() {
         (json!("second"), json!("d"))
     );
     assert_eq!(
-        count(
-            &app,
+        app.count(
             "SELECT count(*) FROM secret_versions WHERE secret_id = ?1",
-            &id
+            [&id]
         ),
         2
     );
@@ -1156,10 +1052,9 @@ fn file_updates_answer_204_and_replace_the_content() {
     let download = app.v3(&admin, "GET", &format!("{path}/download"), None);
     assert_eq!(download.body, b"abc");
     assert_eq!(
-        count(
-            &app,
+        app.count(
             "SELECT count(*) FROM secret_versions WHERE secret_id = ?1",
-            &id
+            [&id]
         ),
         2
     );
@@ -1265,7 +1160,7 @@ fn a_changed_folder_id_moves_the_secret() {
 #[test]
 fn delete_secret_answers_200_and_forgets_every_version() {
     let (app, admin, safe) = start();
-    let target = subfolder(&app, &admin, &safe, "Target");
+    let target = app.create_folder(&admin, &safe, "Target");
     let id = create_credential(&app, &admin, &safe, "doomed");
     let body = json!({"Title": "doomed", "Username": "svc", "Password": "v2"});
     assert_eq!(
@@ -1305,7 +1200,7 @@ fn delete_secret_answers_200_and_forgets_every_version() {
         "secret_favorites",
     ] {
         let sql = format!("SELECT count(*) FROM {table} WHERE secret_id = ?1");
-        assert_eq!(count(&app, &sql, &id), 0, "{table}");
+        assert_eq!(app.count(&sql, [&id]), 0, "{table}");
     }
     assert_eq!(sealed_count(&app, &id), 0);
 }
@@ -1339,7 +1234,7 @@ fn values_are_never_on_disk_in_plaintext() {
     let mut body = credential("cred");
     body["Password"] = json!(password);
     let id = id_of(&app.v3(&admin, "POST", &folder_secrets(&safe), Some(body)));
-    create_text(&app, &admin, &safe, "text", text);
+    app.create_text_secret(&admin, &safe, "text", text);
     assert_eq!(post_file(&app, &admin, &safe, "file", file).status, 201);
     let body = json!({"Title": "cred", "Username": "svc", "Password": updated});
     assert_eq!(
@@ -1367,7 +1262,7 @@ fn values_are_never_on_disk_in_plaintext() {
         }
     }
     // Nor in the audit trail, which records every read.
-    let conn = db(&app);
+    let conn = app.db();
     let mut stmt = conn
         .prepare("SELECT actor || target || detail FROM audit_events")
         .expect("prepare");
@@ -1390,7 +1285,7 @@ fn values_are_never_on_disk_in_plaintext() {
 fn get_secrets_lists_with_values_and_audits_each_read() {
     let (app, admin, safe) = start();
     let a = create_credential(&app, &admin, &safe, "alpha");
-    let b = create_text(&app, &admin, &safe, "beta", "beta-text");
+    let b = app.create_text_secret(&admin, &safe, "beta", "beta-text");
     let c = id_of(&post_file(&app, &admin, &safe, "gamma", b"g"));
 
     let items = list(&app, &admin, "");
@@ -1482,8 +1377,8 @@ fn lists_page_with_limit_and_offset() {
 #[test]
 fn lists_filter_by_path_title_folder_and_date() {
     let (app, admin, safe) = start();
-    let team = subfolder(&app, &admin, &safe, "Team");
-    let deep = subfolder(&app, &admin, &team, "Deep");
+    let team = app.create_folder(&admin, &safe, "Team");
+    let deep = app.create_folder(&admin, &team, "Deep");
     create_credential(&app, &admin, &safe, "root-secret");
     create_credential(&app, &admin, &team, "api");
     create_credential(&app, &admin, &team, "web");
@@ -1696,7 +1591,7 @@ fn sharing_needs_share_on_the_source_and_create_on_the_target() {
 #[test]
 fn move_secrets_reports_what_happened_to_each_id() {
     let (app, admin, safe) = start();
-    let dest = subfolder(&app, &admin, &safe, "Dest");
+    let dest = app.create_folder(&admin, &safe, "Dest");
     let a = create_credential(&app, &admin, &safe, "a");
     let b = create_credential(&app, &admin, &safe, "b");
     create_credential(&app, &admin, &dest, "b");
@@ -1793,8 +1688,8 @@ fn move_secrets_reports_what_happened_to_each_id() {
 fn move_secrets_moves_shares_within_their_safe() {
     let (app, admin, safe) = start();
     let other = app.create_safe(&admin, "Other");
-    let from = subfolder(&app, &admin, &other, "From");
-    let to = subfolder(&app, &admin, &other, "To");
+    let from = app.create_folder(&admin, &other, "From");
+    let to = app.create_folder(&admin, &other, "To");
     let id = create_credential(&app, &admin, &safe, "s");
     let lonely = create_credential(&app, &admin, &safe, "lonely");
     let share = app.v3(
@@ -1874,29 +1769,25 @@ fn malformed_requests_get_clear_errors() {
     let id = create_credential(&app, &admin, &safe, "s");
     let create = folder_secrets(&safe);
     // Bad JSON: 400; another media type: 415.
-    let reply = raw(
-        &app,
-        &admin,
-        "POST",
-        &create,
-        "application/json",
-        b"{\"Title\": ",
-    );
+    let reply = app.v3_raw(&admin, "POST", &create, "application/json", b"{\"Title\": ");
     assert_eq!(reply.status, 400);
     assert!(reply.json()["Message"]
         .as_str()
         .unwrap_or_default()
         .starts_with("body: not valid JSON"));
     assert_eq!(
-        raw(&app, &admin, "POST", &create, "text/plain", b"{}").status,
+        app.v3_raw(&admin, "POST", &create, "text/plain", b"{}")
+            .status,
         415
     );
     assert_eq!(
-        raw(&app, &admin, "PUT", &secret_path(&id), "text/plain", b"{}").status,
+        app.v3_raw(&admin, "PUT", &secret_path(&id), "text/plain", b"{}")
+            .status,
         415
     );
     assert_eq!(
-        raw(&app, &admin, "POST", &create, "application/json", b"[]").status,
+        app.v3_raw(&admin, "POST", &create, "application/json", b"[]")
+            .status,
         400
     );
     // Ids: non-GUIDs in the path are no route; unknown routes 404; wrong methods 405.
@@ -2012,10 +1903,9 @@ fn the_feature_permission_comes_first() {
         app.v3(&reader, "DELETE", &secret_path(&id), None).status,
         403
     );
-    let denied = count(
-        &app,
+    let denied = app.count(
         "SELECT count(*) FROM audit_events WHERE decision = 'deny' AND target = ?1",
-        &format!("secret:{id}"),
+        [&format!("secret:{id}")],
     );
     assert!(denied >= 3, "{denied}");
 }
@@ -2025,7 +1915,7 @@ fn without_a_grant_a_secret_does_not_exist() {
     let (app, admin, safe) = start();
     let eve = app.user_with_feature(&admin, "eve", 2);
     let id = create_credential(&app, &admin, &safe, "hidden");
-    let text = create_text(&app, &admin, &safe, "hidden text", "t");
+    let text = app.create_text_secret(&admin, &safe, "hidden text", "t");
     for (method, path) in [
         ("GET", secret_path(&id)),
         ("GET", format!("{}/text", secret_path(&text))),
@@ -2063,7 +1953,7 @@ fn read_only_grants_read_but_do_not_write() {
     let rita = app.user_with_feature(&admin, "rita", 2);
     grant(&app, &admin, &safe, user(&rita), json!(["Read"]), None);
     let id = create_credential(&app, &admin, &safe, "s");
-    let text = create_text(&app, &admin, &safe, "t", "t");
+    let text = app.create_text_secret(&admin, &safe, "t", "t");
     let got = app.v3(&rita, "GET", &secret_path(&id), None);
     assert_eq!(got.status, 200);
     assert_eq!(list(&app, &rita, "").len(), 2);
@@ -2199,7 +2089,7 @@ fn the_default_page_is_1000_and_3_2_counts_them_all() {
     let (app, admin, safe) = start();
     // Rows written directly (no values: listed with decrypt=false), so that the
     // default limit can be reached without a thousand requests.
-    let conn = db(&app);
+    let conn = app.db();
     for i in 0..1001 {
         conn.execute(
             "INSERT INTO secrets (id, folder_id, kind, title, created_at, modified_at,
@@ -2230,7 +2120,7 @@ fn the_default_page_is_1000_and_3_2_counts_them_all() {
 
 /// Makes every write to `table` fail, as a full disk or a lost connection would.
 fn break_writes(app: &TestApp, table: &str, on: &str) {
-    db(app)
+    app.db()
         .execute_batch(&format!(
             "CREATE TRIGGER broken_{table}_{on} BEFORE {on} ON {table}
              BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;"
@@ -2252,11 +2142,7 @@ fn a_failed_create_leaves_no_row_and_no_sealed_value() {
     assert_eq!(reply.json()["Message"], "internal error");
     assert!(!reply.text().contains("hunter2"), "{reply:?}");
     assert_eq!(
-        count(
-            &app,
-            "SELECT count(*) FROM secrets WHERE title = ?1",
-            "lost"
-        ),
+        app.count("SELECT count(*) FROM secrets WHERE title = ?1", ["lost"]),
         0
     );
     assert_eq!(sealed_count(&app, "%"), 0);
@@ -2272,15 +2158,14 @@ fn a_failed_update_leaves_the_current_version_alone() {
     assert_eq!(reply.status, 500, "{reply:?}");
     assert_eq!(reply.json()["Message"], "internal error");
     assert_eq!(
-        count(
-            &app,
+        app.count(
             "SELECT count(*) FROM secret_versions WHERE secret_id = ?1",
-            &id
+            [&id]
         ),
         1
     );
     assert_eq!(sealed_count(&app, &id), 1);
-    db(&app)
+    app.db()
         .execute_batch("DROP TRIGGER broken_secrets_UPDATE")
         .expect("drop trigger");
     let got = app.v3(&admin, "GET", &secret_path(&id), None).json();

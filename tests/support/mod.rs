@@ -389,6 +389,24 @@ impl TestApp {
         }
     }
 
+    /// A v3 call with the session cookie and a raw body of `content_type`, for the 415,
+    /// bad-JSON and multipart cases.
+    pub fn v3_raw(
+        &self,
+        session: &Session,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Reply {
+        self.send(
+            method,
+            &format!("{V3}/{path}"),
+            &[("Cookie", &session.cookie), ("Content-Type", content_type)],
+            Some(body),
+        )
+    }
+
     /// Creates a safe as `session` (who then manages it) and returns its id.
     pub fn create_safe(&self, session: &Session, name: &str) -> String {
         let reply = self.v3(
@@ -400,4 +418,80 @@ impl TestApp {
         assert_eq!(reply.status, 201, "create safe {name}: {reply:?}");
         reply.json()["Id"].as_str().expect("Id").to_string()
     }
+
+    /// Creates a folder inside `parent` (a safe or folder) through the folders API and
+    /// returns its id.
+    pub fn create_folder(&self, session: &Session, parent: &str, name: &str) -> String {
+        let reply = self.v3(
+            session,
+            "POST",
+            "secrets-safe/folders",
+            Some(serde_json::json!({"Name": name, "ParentId": parent})),
+        );
+        assert_eq!(reply.status, 201, "create folder {name}: {reply:?}");
+        reply.json()["Id"].as_str().expect("Id").to_string()
+    }
+
+    /// Creates a text secret in `folder` through the secrets API and returns its id.
+    pub fn create_text_secret(
+        &self,
+        session: &Session,
+        folder: &str,
+        title: &str,
+        text: &str,
+    ) -> String {
+        let reply = self.v3(
+            session,
+            "POST",
+            &format!("secrets-safe/folders/{folder}/secrets/text"),
+            Some(serde_json::json!({"Title": title, "Text": text})),
+        );
+        assert_eq!(reply.status, 201, "create text secret {title}: {reply:?}");
+        reply.json()["Id"].as_str().expect("Id").to_string()
+    }
+
+    /// The app's database, for what the API does not show (rows left behind, the
+    /// audit trail).
+    pub fn db(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(self.state_dir().join("sqlite_db.db")).expect("db");
+        conn.busy_timeout(Duration::from_secs(10)).expect("timeout");
+        conn
+    }
+
+    /// The single integer a query on the app's database answers, e.g. a `count(*)`.
+    pub fn count(&self, sql: &str, params: impl rusqlite::Params) -> i64 {
+        self.db()
+            .query_row(sql, params, |r| r.get(0))
+            .expect("count query")
+    }
+}
+
+/// `yyyy-MM-ddTHH:mm:ssZ` for a Unix time (the runner's clock is the real one plus
+/// whatever the test advanced), from the civil-from-days conversion.
+pub fn utc(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// The real wall clock in Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64
 }

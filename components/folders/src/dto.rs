@@ -6,6 +6,7 @@
 //! field and the rule, never the value.
 
 use edgesafe_api_common::request::Query;
+use edgesafe_api_common::validate;
 use edgesafe_api_common::{time, ApiError, Result};
 use edgesafe_secrets_safe::ids;
 use serde::{Deserialize, Serialize};
@@ -27,25 +28,14 @@ pub const DEFAULT_LIMIT: usize = 1000;
 /// split on) and no control characters.
 pub fn folder_name(field: &str, value: &str) -> Result<String> {
     let name = value.trim();
-    let count = name.chars().count();
-    if count == 0 || count > NAME_MAX {
-        return Err(ApiError::bad_request(
-            field,
-            "required, 1 to 256 characters",
-        ));
-    }
+    validate::length(field, name, 1, NAME_MAX)?;
     if name.contains('/') {
         return Err(ApiError::bad_request(
             field,
             "must not contain '/', the folder path separator",
         ));
     }
-    if name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            field,
-            "must not contain control characters",
-        ));
-    }
+    validate::no_control(field, name)?;
     Ok(name.to_owned())
 }
 
@@ -53,21 +43,8 @@ pub fn folder_name(field: &str, value: &str) -> Result<String> {
 /// other control characters are not.
 fn description(value: &str) -> Result<String> {
     let text = value.trim();
-    if text.chars().count() > DESCRIPTION_MAX {
-        return Err(ApiError::bad_request(
-            "Description",
-            "at most 256 characters",
-        ));
-    }
-    if text
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(ApiError::bad_request(
-            "Description",
-            "must not contain control characters other than line breaks and tabs",
-        ));
-    }
+    validate::length("Description", text, 0, DESCRIPTION_MAX)?;
+    validate::no_control_but_line_breaks("Description", text)?;
     Ok(text.to_owned())
 }
 
@@ -198,22 +175,6 @@ impl MoveIn {
             destination_id,
             on_duplicate,
         })
-    }
-}
-
-// ---------------------------------------------------------------- favourite
-
-/// `PUT folders/{id}/favorite`: `{Favorite: bool}`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub struct FavoriteIn {
-    pub favorite: Option<bool>,
-}
-
-impl FavoriteIn {
-    pub fn validate(self) -> Result<bool> {
-        self.favorite
-            .ok_or_else(|| ApiError::bad_request("Favorite", "required, true or false"))
     }
 }
 

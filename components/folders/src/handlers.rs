@@ -9,12 +9,12 @@
 use edgesafe_api_common::response::{empty, json, Response};
 use edgesafe_api_common::vault::Decision;
 use edgesafe_api_common::{ApiError, Result};
-use edgesafe_secrets_safe::{folders, ids, Access, Flags, Folder};
+use edgesafe_secrets_safe::{folders, ids, Access, FavoriteIn, Flags, Folder};
 use http::StatusCode;
 
 use crate::dto::{
-    DuplicateNameAction, FavoriteIn, FolderIn, FolderOut, ImportResult, LineError, ListFilter,
-    MoveIn, MoveOut, MAX_DEPTH, NAME_MAX,
+    DuplicateNameAction, FolderIn, FolderOut, ImportResult, LineError, ListFilter, MoveIn, MoveOut,
+    MAX_DEPTH, NAME_MAX,
 };
 use crate::store::{self, FolderFields, FolderView, NewFolderRow};
 use crate::{import, listing, Ctx};
@@ -82,7 +82,7 @@ fn destination(
 /// `GET secrets-safe/folders`: the folders (and safes) of every safe the caller may
 /// read, filtered and paged (see `listing`).
 pub fn get_folders(ctx: &Ctx) -> Result<Response> {
-    let access = ctx.access(false)?;
+    let access = Access::for_request(ctx)?;
     let filter = ListFilter::from_query(&ctx.query)?;
     let safes: Vec<String> = access.readable_safes()?.into_keys().collect();
     let views = store::views_in_safes(&safes, access.principal.user_id)?;
@@ -91,7 +91,7 @@ pub fn get_folders(ctx: &Ctx) -> Result<Response> {
 
 /// `GET secrets-safe/folders/{id}`.
 pub fn get_folder(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = ctx.access(false)?;
+    let access = Access::for_request(ctx)?;
     let view = visible(&access, id, Flags::READ)?;
     let path = folders::path(id)?;
     json(StatusCode::OK, &FolderOut::new(&view, path))
@@ -102,7 +102,7 @@ pub fn get_folder(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `POST secrets-safe/folders`: a folder below a safe or folder (`ParentId`), owned
 /// by the caller. Needs Create on the parent's safe.
 pub fn post_folders(ctx: &Ctx) -> Result<Response> {
-    let access = ctx.access(true)?;
+    let access = Access::for_request(ctx)?;
     let input = ctx.json::<FolderIn>()?.validate_new()?;
     let user = access.principal.user_id;
     let parent = visible(&access, &input.parent_id, Flags::CREATE)?.folder;
@@ -150,7 +150,7 @@ pub fn post_folders(ctx: &Ctx) -> Result<Response> {
 /// duplicate name there (409). Needs Update on the safe, and Create on the
 /// destination's safe when the move changes safes. Answers with the folder.
 pub fn put_folder(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = ctx.access(true)?;
+    let access = Access::for_request(ctx)?;
     let input = ctx.json::<FolderIn>()?.validate_update()?;
     let user = access.principal.user_id;
     let folder = visible(&access, id, Flags::READ)?.folder;
@@ -204,7 +204,7 @@ pub fn put_folder(ctx: &Ctx, id: &str) -> Result<Response> {
 /// folders' secrets into them do not block: the shares go with the folders, and the
 /// secrets stay where they live. Needs Delete on the safe. 204, as the library wants.
 pub fn delete_folder(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = ctx.access(true)?;
+    let access = Access::for_request(ctx)?;
     let folder = visible(&access, id, Flags::READ)?.folder;
     refuse_safe(&folder, "delete safes with DELETE secrets-safe/safes/{id}")?;
     access.require_on_safe(&folder.safe_id, Flags::DELETE)?;
@@ -232,7 +232,7 @@ pub fn delete_folder(ctx: &Ctx, id: &str) -> Result<Response> {
 /// Needs Update on the folder's safe, and Create on the destination's safe when the
 /// move changes safes. Answers 200 with the folder as it now is and a move summary.
 pub fn put_folder_move(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = ctx.access(true)?;
+    let access = Access::for_request(ctx)?;
     let input = ctx.json::<MoveIn>()?.validate()?;
     let user = access.principal.user_id;
     let folder = visible(&access, id, Flags::READ)?.folder;
@@ -322,7 +322,7 @@ pub fn put_folder_move(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `PUT secrets-safe/folders/{id}/favorite`: marks or unmarks the folder (or safe) as
 /// one of the caller's favourites. Reading the folder is enough. 204.
 pub fn put_folder_favorite(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = ctx.access(true)?;
+    let access = Access::for_request(ctx)?;
     let favorite = ctx.json::<FavoriteIn>()?.validate()?;
     let folder = visible(&access, id, Flags::READ)?.folder;
     store::set_favorite(access.principal.user_id, &folder.id, favorite)?;
@@ -342,7 +342,7 @@ pub fn put_folder_favorite(ctx: &Ctx, id: &str) -> Result<Response> {
 /// before anything is read. 201 with the counts and one error per refused line, even
 /// when every line was refused.
 pub async fn post_folder_upload(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = ctx.access(true)?;
+    let access = Access::for_request(ctx)?;
     let folder = visible(&access, id, Flags::CREATE)?.folder;
     let file = import::csv_file(ctx.content_type.as_deref(), ctx.body.clone()).await?;
     let lines = import::read_csv(&file)?;

@@ -58,7 +58,7 @@ use std::convert::Infallible;
 
 use bytes::Bytes;
 use edgesafe_api_common::principal::{CLIENT_ADDR_HEADER, PRINCIPAL_HEADER};
-use edgesafe_api_common::request::{self, JSON};
+use edgesafe_api_common::request::{self, JSON, MULTIPART};
 use edgesafe_api_common::{ApiError, Result};
 use spin_sdk::http::{Method, Request};
 
@@ -68,7 +68,6 @@ use crate::Ctx;
 /// so a bound keeps one request's work predictable.
 pub const MAX_LINES: usize = 1000;
 
-const MULTIPART: &str = "multipart/form-data";
 /// The part name the BeyondTrust library gives the file.
 const FILE_PART: &str = "form-data";
 
@@ -76,10 +75,7 @@ const FILE_PART: &str = "form-data";
 
 /// The CSV file in a `multipart/form-data` body.
 pub async fn csv_file(content_type: Option<&str>, body: Vec<u8>) -> Result<Vec<u8>> {
-    let content_type = content_type.unwrap_or_default();
-    if request::media_type(Some(content_type)).as_deref() != Some(MULTIPART) {
-        return Err(ApiError::unsupported_media_type(MULTIPART));
-    }
+    let content_type = request::require_media_type(content_type, MULTIPART)?;
     let boundary = multer::parse_boundary(content_type).map_err(|_| {
         ApiError::bad_request("Content-Type", "multipart/form-data needs a boundary")
     })?;

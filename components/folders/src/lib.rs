@@ -20,80 +20,13 @@ pub mod import;
 pub mod listing;
 pub mod store;
 
-use edgesafe_api_common::principal::{CLIENT_ADDR_HEADER, PRINCIPAL_HEADER};
-use edgesafe_api_common::request::{self, Query};
+pub use edgesafe_api_common::area::Ctx;
+use edgesafe_api_common::area::{serve, Incoming};
 use edgesafe_api_common::response::Response;
-use edgesafe_api_common::vault::{audit, AuditEvent, Decision};
-use edgesafe_api_common::{time, ApiError, ErrorCode, Principal, Protocol, Result};
-use edgesafe_secrets_safe::{ids, Access};
+use edgesafe_api_common::vault::Decision;
+use edgesafe_api_common::{ApiError, ErrorCode, Protocol, Result};
+use edgesafe_secrets_safe::ids;
 use http::Method;
-
-/// Everything a handler may look at.
-pub struct Ctx {
-    pub method: Method,
-    pub query: Query,
-    pub content_type: Option<String>,
-    pub body: Vec<u8>,
-    principal: Option<Principal>,
-    /// The principal header as the gateway wrote it, passed on unchanged when the CSV
-    /// import calls the secrets component on the caller's behalf.
-    principal_header: Option<String>,
-    pub client_addr: Option<String>,
-    pub now: i64,
-}
-
-impl Ctx {
-    /// The authenticated caller; 401 without one.
-    pub fn principal(&self) -> Result<&Principal> {
-        self.principal
-            .as_ref()
-            .ok_or_else(|| ApiError::unauthorized("authentication required"))
-    }
-
-    /// The caller's view of the safes, once the Secrets-Safe feature permission has
-    /// been checked: read for reads, read/write for writes (403 otherwise).
-    pub fn access(&self, write: bool) -> Result<Access<'_>> {
-        let access = Access::new(self.principal()?, self.now);
-        access.require_feature(write)?;
-        Ok(access)
-    }
-
-    pub fn principal_header(&self) -> Option<&str> {
-        self.principal_header.as_deref()
-    }
-
-    /// A JSON body bound to `T` (property names in any case); 415 unless JSON.
-    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
-        request::json_body(self.content_type.as_deref(), &self.body)
-    }
-
-    /// Appends an audit event for the caller. `note` joins the detail and must never
-    /// hold a secret. A failure to record is logged: by the time a change is audited
-    /// it has been committed, and answering 500 for a change that happened would make
-    /// clients repeat it.
-    pub fn audit(&self, action: &str, target: &str, decision: Decision, note: Option<&str>) {
-        let actor = self
-            .principal
-            .as_ref()
-            .map_or_else(|| "anonymous".to_owned(), Principal::actor);
-        let client = self.client_addr.as_deref().unwrap_or("-");
-        let detail = match note {
-            Some(note) => format!("client={client}; {note}"),
-            None => format!("client={client}"),
-        };
-        let recorded = audit(AuditEvent {
-            actor: &actor,
-            action,
-            target,
-            decision,
-            purpose: "write",
-            detail: &detail,
-        });
-        if let Err(e) = recorded {
-            eprintln!("could not record audit event {action}: {e}");
-        }
-    }
-}
 
 /// The resources of this area. Folder ids are GUIDs, canonical lower-case; a path
 /// segment that is not one is no route (404).
@@ -156,7 +89,36 @@ pub fn route(protocol: Protocol, segments: &[&str]) -> Option<Route> {
     })
 }
 
-async fn dispatch(route: &Route, ctx: &Ctx) -> Result<Response> {
+/// Runs the route's handler. A 405 names the methods the route answers (`Allow`), and
+/// a refused write leaves a trace in the audit trail.
+async fn dispatch(route: Route, ctx: &Ctx) -> Result<Response> {
+    match handle_route(&route, ctx).await {
+        Err(e) if e.code() == ErrorCode::MethodNotAllowed => {
+            let mut response = e.to_response(ctx.protocol);
+            response.headers_mut().insert(
+                http::header::ALLOW,
+                http::HeaderValue::from_static(route.allowed_methods()),
+            );
+            Ok(response)
+        }
+        Err(e) => {
+            // A refused write is worth a trace; refused reads would only be noise.
+            if e.code() == ErrorCode::Forbidden && ctx.is_write() {
+                ctx.audit(
+                    route.write_action(&ctx.method),
+                    &route.target(),
+                    Decision::Deny,
+                    None,
+                );
+            }
+            Err(e)
+        }
+        answer => answer,
+    }
+}
+
+/// The handler of the route and method.
+async fn handle_route(route: &Route, ctx: &Ctx) -> Result<Response> {
     use handlers as h;
     use Route::*;
     ctx.principal()?;
@@ -176,71 +138,14 @@ async fn dispatch(route: &Route, ctx: &Ctx) -> Result<Response> {
     }
 }
 
-fn plain_not_found() -> Response {
-    let mut response = Response::new(br#"{"error":"not found"}"#.to_vec());
-    *response.status_mut() = http::StatusCode::NOT_FOUND;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
 #[spin_sdk::http_component]
 async fn handle(request: spin_sdk::http::Request) -> Response {
-    let Some((protocol, segments)) = Protocol::split(request.path()) else {
-        return plain_not_found();
-    };
-    let header = |name: &str| {
-        request
-            .header(name)
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    };
-    let principal_header = header(PRINCIPAL_HEADER);
-    let principal = match principal_header
-        .as_deref()
-        .map(Principal::from_header_value)
-    {
-        Some(Ok(principal)) => Some(principal),
-        Some(Err(e)) => return e.to_response(protocol),
-        None => None,
-    };
-    let Some(route) = route(protocol, &segments) else {
-        return ApiError::not_found().to_response(protocol);
-    };
-    let ctx = Ctx {
-        method: Method::from(request.method().clone()),
-        query: Query::parse(request.query().as_bytes()),
-        content_type: header("content-type"),
-        body: request.body().to_vec(),
-        principal,
-        principal_header,
-        client_addr: header(CLIENT_ADDR_HEADER),
-        now: time::now_unix(),
-    };
-    match dispatch(&route, &ctx).await {
-        Ok(response) => response,
-        Err(e) => {
-            // A refused write is worth a trace; refused reads would only be noise.
-            if e.code() == ErrorCode::Forbidden && ctx.method != Method::GET {
-                ctx.audit(
-                    route.write_action(&ctx.method),
-                    &route.target(),
-                    Decision::Deny,
-                    None,
-                );
-            }
-            let mut response = e.to_response(protocol);
-            if e.code() == ErrorCode::MethodNotAllowed {
-                response.headers_mut().insert(
-                    http::header::ALLOW,
-                    http::HeaderValue::from_static(route.allowed_methods()),
-                );
-            }
-            response
-        }
-    }
+    let headers = request.headers().map(|(n, v)| (n, v.as_bytes()));
+    let (method, path, query) = (request.method().clone(), request.path(), request.query());
+    let incoming = Incoming::new(method.into(), path, query, headers, request.body());
+    let route =
+        |protocol, segments: &[&str]| route(protocol, segments).ok_or_else(ApiError::not_found);
+    serve(incoming, route, dispatch).await
 }
 
 #[cfg(test)]

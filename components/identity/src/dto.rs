@@ -5,6 +5,7 @@
 //! names, so the input structs declare them in lowercase).
 
 use edgesafe_api_common::principal::{ALL_SCOPES, LEVEL_WRITE};
+use edgesafe_api_common::validate::{line, required_line};
 use edgesafe_api_common::{time, ApiError, Result};
 use serde::{Deserialize, Serialize};
 
@@ -33,43 +34,8 @@ pub fn feature_by_key(key: &str) -> Option<&'static Feature> {
 
 // ---------------------------------------------------------------- field rules
 
-/// A text field: trimmed, no control characters, `min..=max` characters. `None` when
-/// absent (or null) and not required.
-fn text(field: &str, value: Option<String>, min: usize, max: usize) -> Result<Option<String>> {
-    let rule = || {
-        if min > 0 {
-            format!("required, {min} to {max} characters")
-        } else {
-            format!("at most {max} characters")
-        }
-    };
-    let Some(value) = value else {
-        return if min > 0 {
-            Err(ApiError::bad_request(field, &rule()))
-        } else {
-            Ok(None)
-        };
-    };
-    let value = value.trim().to_owned();
-    let count = value.chars().count();
-    if count < min || count > max {
-        return Err(ApiError::bad_request(field, &rule()));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(Some(value))
-}
-
-fn required(field: &str, value: Option<String>, max: usize) -> Result<String> {
-    text(field, value, 1, max)?.ok_or_else(|| ApiError::bad_request(field, "required"))
-}
-
 fn email(value: Option<String>) -> Result<Option<String>> {
-    let value = text("EmailAddress", value, 0, 255)?;
+    let value = line("EmailAddress", value, 0, 255)?;
     if value
         .as_deref()
         .is_some_and(|v| !v.is_empty() && !v.contains('@'))
@@ -109,9 +75,9 @@ pub struct UserFields {
 impl UserIn {
     pub fn validate_new(self) -> Result<UserFields> {
         Ok(UserFields {
-            user_name: required("UserName", self.username, USER_NAME_MAX)?,
-            first_name: text("FirstName", self.firstname, 0, PERSON_NAME_MAX)?.unwrap_or_default(),
-            last_name: text("LastName", self.lastname, 0, PERSON_NAME_MAX)?.unwrap_or_default(),
+            user_name: required_line("UserName", self.username, USER_NAME_MAX)?,
+            first_name: line("FirstName", self.firstname, 0, PERSON_NAME_MAX)?.unwrap_or_default(),
+            last_name: line("LastName", self.lastname, 0, PERSON_NAME_MAX)?.unwrap_or_default(),
             email: email(self.emailaddress)?.unwrap_or_default(),
             is_admin: self.isadministrator.unwrap_or(false),
         })
@@ -120,14 +86,14 @@ impl UserIn {
     /// Applies the fields that are present to `user`; absent ones keep their value.
     pub fn validate_update(self, user: &User) -> Result<UserFields> {
         let user_name = match self.username {
-            Some(name) => required("UserName", Some(name), USER_NAME_MAX)?,
+            Some(name) => required_line("UserName", Some(name), USER_NAME_MAX)?,
             None => user.user_name.clone(),
         };
         Ok(UserFields {
             user_name,
-            first_name: text("FirstName", self.firstname, 0, PERSON_NAME_MAX)?
+            first_name: line("FirstName", self.firstname, 0, PERSON_NAME_MAX)?
                 .unwrap_or_else(|| user.first_name.clone()),
-            last_name: text("LastName", self.lastname, 0, PERSON_NAME_MAX)?
+            last_name: line("LastName", self.lastname, 0, PERSON_NAME_MAX)?
                 .unwrap_or_else(|| user.last_name.clone()),
             email: email(self.emailaddress)?.unwrap_or_else(|| user.email.clone()),
             is_admin: self.isadministrator.unwrap_or(user.is_admin),
@@ -307,8 +273,8 @@ impl GroupIn {
             }
         }
         Ok(GroupFields {
-            name: required("groupName", self.groupname, GROUP_NAME_MAX)?,
-            description: text("description", self.description, 0, DESCRIPTION_MAX)?
+            name: required_line("groupName", self.groupname, GROUP_NAME_MAX)?,
+            description: line("description", self.description, 0, DESCRIPTION_MAX)?
                 .unwrap_or_default(),
             is_active: self.isactive.unwrap_or(true),
             permissions: validate_permissions("Permissions", self.permissions.unwrap_or_default())?,
@@ -470,7 +436,7 @@ impl CredentialIn {
         };
         Ok(CredentialFields {
             kind,
-            label: text("Label", self.label, 0, LABEL_MAX)?.unwrap_or_default(),
+            label: line("Label", self.label, 0, LABEL_MAX)?.unwrap_or_default(),
             scopes,
             expires_at,
         })

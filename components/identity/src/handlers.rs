@@ -69,6 +69,15 @@ fn existing_group(id: i64) -> Result<Group> {
 
 // ---------------------------------------------------------------- sign-in
 
+/// Records a sign-in or sign-out of the caller, who is also its target. A failure to
+/// record is logged, as `Ctx::audit` does.
+fn audit_session(ctx: &Ctx, action: &str, decision: Decision, purpose: &str) {
+    let actor = ctx.actor();
+    if let Err(e) = ctx.record(&actor, action, &actor, decision, purpose, None) {
+        eprintln!("could not record audit event {action}: {e}");
+    }
+}
+
 /// `POST Auth/SignAppIn`: turns an API key or access token (checked by the gateway)
 /// into a session cookie. Every call issues a new session, so calling it again in
 /// the middle of a session answers 200 again.
@@ -77,12 +86,7 @@ pub fn post_signappin(ctx: &Ctx) -> Result<Response> {
     if principal.auth == AuthMethod::Session {
         // The gateway only takes the Authorization header here; a session principal
         // means something upstream is off. Refuse rather than extend a session.
-        ctx.audit(
-            "identity.sign-in",
-            &principal.actor(),
-            Decision::Deny,
-            "sign-in",
-        );
+        audit_session(ctx, "identity.sign-in", Decision::Deny, "sign-in");
         return Err(ApiError::unauthorized(
             "sign in with an API key or access token",
         ));
@@ -139,12 +143,7 @@ pub fn post_signout(ctx: &Ctx) -> Result<Response> {
     let principal = ctx.principal()?;
     if let Some(digest) = &principal.session {
         store::revoke_session(digest, ctx.now)?;
-        ctx.audit(
-            "identity.sign-out",
-            &principal.actor(),
-            Decision::Allow,
-            "sign-out",
-        );
+        audit_session(ctx, "identity.sign-out", Decision::Allow, "sign-out");
     }
     let cookie =
         format!("{SESSION_COOKIE}=; Path={COOKIE_PATH}; Max-Age=0; HttpOnly; SameSite=Lax");
@@ -305,7 +304,7 @@ pub fn post_users(ctx: &Ctx) -> Result<Response> {
         "identity.user.create",
         &user_target(id),
         Decision::Allow,
-        "write",
+        None,
     );
     json(StatusCode::CREATED, &UserOut::from(&existing_user(id)?))
 }
@@ -330,7 +329,7 @@ pub fn put_user(ctx: &Ctx, id: i64) -> Result<Response> {
         "identity.user.update",
         &user_target(id),
         Decision::Allow,
-        "write",
+        None,
     );
     json(StatusCode::OK, &UserOut::from(&existing_user(id)?))
 }
@@ -348,7 +347,7 @@ pub fn delete_user(ctx: &Ctx, id: i64) -> Result<Response> {
         "identity.user.delete",
         &user_target(id),
         Decision::Allow,
-        "write",
+        None,
     );
     Ok(empty(StatusCode::OK))
 }
@@ -368,7 +367,7 @@ pub fn post_user_quarantine(ctx: &Ctx, id: i64, blocked: bool) -> Result<Respons
         ));
     }
     store::set_blocked(id, blocked, ctx.now)?;
-    ctx.audit(action, &user_target(id), Decision::Allow, "write");
+    ctx.audit(action, &user_target(id), Decision::Allow, None);
     json(StatusCode::OK, &UserOut::from(&existing_user(id)?))
 }
 
@@ -399,7 +398,7 @@ pub fn post_usergroups(ctx: &Ctx) -> Result<Response> {
         "identity.group.create",
         &group_target(id),
         Decision::Allow,
-        "write",
+        None,
     );
     json(StatusCode::CREATED, &GroupOut::from(&existing_group(id)?))
 }
@@ -412,7 +411,7 @@ pub fn delete_usergroup(ctx: &Ctx, id: i64) -> Result<Response> {
         "identity.group.delete",
         &group_target(id),
         Decision::Allow,
-        "write",
+        None,
     );
     Ok(empty(StatusCode::OK))
 }
@@ -443,12 +442,7 @@ pub fn post_user_usergroup(ctx: &Ctx, user: i64, group: i64) -> Result<Response>
     existing_user(user)?;
     existing_group(group)?;
     store::add_member(group, user)?;
-    ctx.audit(
-        "identity.group.add-member",
-        &target,
-        Decision::Allow,
-        "write",
-    );
+    ctx.audit("identity.group.add-member", &target, Decision::Allow, None);
     Ok(empty(StatusCode::CREATED))
 }
 
@@ -462,7 +456,7 @@ pub fn delete_user_usergroup(ctx: &Ctx, user: i64, group: i64) -> Result<Respons
         "identity.group.remove-member",
         &target,
         Decision::Allow,
-        "write",
+        None,
     );
     Ok(empty(StatusCode::OK))
 }
@@ -502,7 +496,7 @@ pub fn post_usergroup_permissions(ctx: &Ctx, group: i64) -> Result<Response> {
         "identity.group.set-permissions",
         &group_target(group),
         Decision::Allow,
-        "write",
+        None,
     );
     Ok(empty(StatusCode::NO_CONTENT))
 }
@@ -515,7 +509,7 @@ pub fn delete_usergroup_permissions(ctx: &Ctx, group: i64) -> Result<Response> {
         "identity.group.clear-permissions",
         &group_target(group),
         Decision::Allow,
-        "write",
+        None,
     );
     Ok(empty(StatusCode::NO_CONTENT))
 }
@@ -561,7 +555,7 @@ pub fn post_user_apikeys(ctx: &Ctx, user: i64) -> Result<Response> {
         "identity.credential.create",
         &format!("credential:{id}"),
         Decision::Allow,
-        "write",
+        None,
     );
     let credential = store::find_credential(user, id)?
         .ok_or_else(|| ApiError::internal("a credential just created is not there"))?;
@@ -585,11 +579,6 @@ pub fn delete_user_apikey(ctx: &Ctx, user: i64, key: i64) -> Result<Response> {
     ctx.admin("identity.credential.revoke", &target)?;
     store::find_credential(user, key)?.ok_or_else(ApiError::not_found)?;
     store::revoke_credential(key, ctx.now)?;
-    ctx.audit(
-        "identity.credential.revoke",
-        &target,
-        Decision::Allow,
-        "write",
-    );
+    ctx.audit("identity.credential.revoke", &target, Decision::Allow, None);
     Ok(empty(StatusCode::OK))
 }

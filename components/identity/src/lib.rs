@@ -9,110 +9,11 @@ pub mod dto;
 pub mod handlers;
 pub mod store;
 
-use edgesafe_api_common::principal::{CLIENT_ADDR_HEADER, PRINCIPAL_HEADER};
-use edgesafe_api_common::request::{self, Query};
+pub use edgesafe_api_common::area::Ctx;
+use edgesafe_api_common::area::{serve, Incoming};
 use edgesafe_api_common::response::Response;
-use edgesafe_api_common::vault::{audit, AuditEvent, Decision};
-use edgesafe_api_common::{time, ApiError, Principal, Protocol, Result};
+use edgesafe_api_common::{ApiError, Protocol, Result};
 use http::Method;
-
-/// Everything a handler may look at.
-pub struct Ctx {
-    pub protocol: Protocol,
-    pub method: Method,
-    pub query: Query,
-    pub content_type: Option<String>,
-    pub body: Vec<u8>,
-    principal: Option<Principal>,
-    pub client_addr: Option<String>,
-    pub now: i64,
-}
-
-impl Ctx {
-    /// The authenticated caller; 401 without one.
-    pub fn principal(&self) -> Result<&Principal> {
-        self.principal
-            .as_ref()
-            .ok_or_else(|| ApiError::unauthorized("authentication required"))
-    }
-
-    /// The caller, who must be an administrator (403 otherwise). A refused write is
-    /// recorded in the audit trail.
-    pub fn admin(&self, action: &str, target: &str) -> Result<&Principal> {
-        let principal = self.principal()?;
-        if principal.admin {
-            return Ok(principal);
-        }
-        if self.method != Method::GET {
-            self.audit(action, target, Decision::Deny, "write");
-        }
-        Err(ApiError::forbidden())
-    }
-
-    /// A JSON body bound to `T`.
-    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
-        request::json_body(self.content_type.as_deref(), &self.body)
-    }
-
-    /// A JSON body when there is one; `T::default()` for an empty body.
-    pub fn optional_json<T: serde::de::DeserializeOwned + Default>(&self) -> Result<T> {
-        if self.body.iter().all(u8::is_ascii_whitespace) {
-            Ok(T::default())
-        } else {
-            self.json()
-        }
-    }
-
-    /// Appends an audit event for the caller (or `anonymous`). A failure to record
-    /// is logged: by the time an action is audited it has been committed, and
-    /// answering 500 for a change that happened would make clients repeat it.
-    pub fn audit(&self, action: &str, target: &str, decision: Decision, purpose: &str) {
-        if let Err(e) = self.try_audit(action, target, decision, purpose) {
-            eprintln!("could not record audit event {action}: {e}");
-        }
-    }
-
-    /// Appends an audit event for the caller, failing if it cannot be recorded.
-    pub fn try_audit(
-        &self,
-        action: &str,
-        target: &str,
-        decision: Decision,
-        purpose: &str,
-    ) -> Result<i64> {
-        let actor = self
-            .principal
-            .as_ref()
-            .map_or_else(|| "anonymous".to_owned(), Principal::actor);
-        self.record(&actor, action, target, decision, purpose, None)
-    }
-
-    /// Appends an audit event for `actor` (for calls whose caller is only known once
-    /// the handler has checked a secret). `note` joins the detail; never a secret.
-    pub fn record(
-        &self,
-        actor: &str,
-        action: &str,
-        target: &str,
-        decision: Decision,
-        purpose: &str,
-        note: Option<&str>,
-    ) -> Result<i64> {
-        let client = self.client_addr.as_deref().unwrap_or("-");
-        let detail = match note {
-            Some(note) => format!("client={client}; {note}"),
-            None => format!("client={client}"),
-        };
-        audit(AuditEvent {
-            actor,
-            action,
-            target,
-            decision,
-            purpose,
-            detail: &detail,
-        })
-    }
-}
 
 /// The resources of this area. Ids are positive integers; anything else is no route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,7 +79,7 @@ pub fn route(protocol: Protocol, segments: &[&str]) -> Option<Route> {
     })
 }
 
-fn dispatch(route: Route, ctx: &Ctx) -> Result<Response> {
+async fn dispatch(route: Route, ctx: &Ctx) -> Result<Response> {
     use handlers as h;
     use Route::*;
     // Only the token endpoint is anonymous (it checks a client secret itself).
@@ -221,46 +122,14 @@ fn dispatch(route: Route, ctx: &Ctx) -> Result<Response> {
     }
 }
 
-fn plain_not_found() -> Response {
-    let mut response = Response::new(br#"{"error":"not found"}"#.to_vec());
-    *response.status_mut() = http::StatusCode::NOT_FOUND;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
 #[spin_sdk::http_component]
-fn handle(request: spin_sdk::http::Request) -> Response {
-    let Some((protocol, segments)) = Protocol::split(request.path()) else {
-        return plain_not_found();
-    };
-    let header = |name: &str| {
-        request
-            .header(name)
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    };
-    let result = (|| {
-        let principal = match header(PRINCIPAL_HEADER) {
-            Some(value) => Some(Principal::from_header_value(&value)?),
-            None => None,
-        };
-        let route = route(protocol, &segments).ok_or_else(ApiError::not_found)?;
-        let ctx = Ctx {
-            protocol,
-            method: Method::from(request.method().clone()),
-            query: Query::parse(request.query().as_bytes()),
-            content_type: header("content-type"),
-            body: request.body().to_vec(),
-            principal,
-            client_addr: header(CLIENT_ADDR_HEADER),
-            now: time::now_unix(),
-        };
-        dispatch(route, &ctx)
-    })();
-    result.unwrap_or_else(|e| e.to_response(protocol))
+async fn handle(request: spin_sdk::http::Request) -> Response {
+    let headers = request.headers().map(|(n, v)| (n, v.as_bytes()));
+    let (method, path, query) = (request.method().clone(), request.path(), request.query());
+    let incoming = Incoming::new(method.into(), path, query, headers, request.body());
+    let route =
+        |protocol, segments: &[&str]| route(protocol, segments).ok_or_else(ApiError::not_found);
+    serve(incoming, route, dispatch).await
 }
 
 #[cfg(test)]

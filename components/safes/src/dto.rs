@@ -4,6 +4,7 @@
 //! requests are bound case-insensitively (`request::json_body` lowercases property
 //! names, so the input structs declare them in lowercase).
 
+use edgesafe_api_common::validate::{line, required_line};
 use edgesafe_api_common::{time, ApiError, Result};
 use edgesafe_secrets_safe::{Flags, Folder};
 use serde::{Deserialize, Serialize};
@@ -14,42 +15,10 @@ use crate::store::Grant;
 pub const NAME_MAX: usize = 256;
 pub const DESCRIPTION_MAX: usize = 256;
 
-/// A text field: trimmed, no control characters, `min..=max` characters; `None` when
-/// absent (or null) and optional.
-fn text(field: &str, value: Option<String>, min: usize, max: usize) -> Result<Option<String>> {
-    let rule = || {
-        if min > 0 {
-            format!("required, {min} to {max} characters")
-        } else {
-            format!("at most {max} characters")
-        }
-    };
-    let Some(value) = value else {
-        return if min > 0 {
-            Err(ApiError::bad_request(field, &rule()))
-        } else {
-            Ok(None)
-        };
-    };
-    let value = value.trim().to_owned();
-    let count = value.chars().count();
-    if count < min || count > max {
-        return Err(ApiError::bad_request(field, &rule()));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(Some(value))
-}
-
 /// A safe name: also the first segment of every folder path (`Safe/Folder/...`),
 /// which clients split on `/`, so a slash in it would make paths ambiguous.
 fn safe_name(value: Option<String>) -> Result<String> {
-    let name = text("Name", value, 1, NAME_MAX)?
-        .ok_or_else(|| ApiError::bad_request("Name", "required"))?;
+    let name = required_line("Name", value, NAME_MAX)?;
     if name.contains('/') {
         return Err(ApiError::bad_request("Name", "must not contain /"));
     }
@@ -77,7 +46,7 @@ impl SafeIn {
     pub fn validate(self) -> Result<SafeFields> {
         Ok(SafeFields {
             name: safe_name(self.name)?,
-            description: text("Description", self.description, 0, DESCRIPTION_MAX)?,
+            description: line("Description", self.description, 0, DESCRIPTION_MAX)?,
         })
     }
 }

@@ -10,8 +10,8 @@ use edgesafe_api_common::response::{empty, json, Response};
 use edgesafe_api_common::vault::Decision;
 use edgesafe_api_common::{time, ApiError, Result};
 use edgesafe_secrets_safe::permissions::PERMISSION_NAMES;
-use edgesafe_secrets_safe::{folders, Access, Flags, Folder};
-use http::{Method, StatusCode};
+use edgesafe_secrets_safe::{feature_access, folders, Access, Flags, Folder};
+use http::StatusCode;
 
 use crate::dto::{GrantIn, GrantOut, PermissionNameOut, PrincipalKind, RevokeIn, SafeIn, SafeOut};
 use crate::store::{self, GuardedWrite};
@@ -33,22 +33,6 @@ const LAST_MANAGER: &str =
 
 fn safe_target(id: &str) -> String {
     format!("safe:{id}")
-}
-
-/// The caller's access, once the feature permission is checked: read for GET, write
-/// for everything else. A refusal is audited against `target`.
-fn feature_access<'a>(ctx: &'a Ctx, action: &str, target: &str) -> Result<Access<'a>> {
-    let access = ctx.access()?;
-    if let Err(e) = access.require_feature(ctx.method != Method::GET) {
-        ctx.audit(
-            action,
-            target,
-            Decision::Deny,
-            Some("no Secrets-Safe feature permission"),
-        );
-        return Err(e);
-    }
-    Ok(access)
 }
 
 /// The safe `id`, when the caller holds `need` on it. A safe the caller may not read

@@ -6,6 +6,7 @@
 //! field and the rule, never the value: any field might hold a secret.
 
 use edgesafe_api_common::request::Query;
+use edgesafe_api_common::validate::{self, length_rule, line, lines, required_line};
 use edgesafe_api_common::{time, ApiError, Result};
 use edgesafe_secrets_safe::ids;
 use serde::{Deserialize, Serialize};
@@ -59,67 +60,12 @@ pub const LIMIT_MAX: i64 = 1000;
 
 // ---------------------------------------------------------------- field rules
 
-/// A single-line text field: trimmed, no control characters, `min..=max` characters.
-/// `None` when absent (or null) and not required.
-fn line(field: &str, value: Option<String>, min: usize, max: usize) -> Result<Option<String>> {
-    let Some(value) = value else {
-        return if min > 0 {
-            Err(ApiError::bad_request(field, &rule(min, max)))
-        } else {
-            Ok(None)
-        };
-    };
-    let value = value.trim().to_owned();
-    check_length(field, &value, min, max)?;
-    if value.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(Some(value))
-}
-
-/// A multi-line text field (notes): line breaks and tabs allowed, other control
-/// characters not. Kept as sent but for surrounding whitespace.
-fn lines(field: &str, value: Option<String>, max: usize) -> Result<Option<String>> {
-    let Some(value) = value else { return Ok(None) };
-    let value = value.trim().to_owned();
-    check_length(field, &value, 0, max)?;
-    if value
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(ApiError::bad_request(
-            field,
-            "must not contain control characters other than line breaks and tabs",
-        ));
-    }
-    Ok(Some(value))
-}
-
 /// A secret value (password, text): kept exactly as sent, whitespace included, since
 /// it is not ours to normalise; only NUL is refused.
 fn value(field: &str, value: &str, max: usize) -> Result<()> {
-    check_length(field, value, 1, max)?;
+    validate::length(field, value, 1, max)?;
     if value.contains('\0') {
         return Err(ApiError::bad_request(field, "must not contain NUL"));
-    }
-    Ok(())
-}
-
-fn rule(min: usize, max: usize) -> String {
-    if min > 0 {
-        format!("required, {min} to {max} characters")
-    } else {
-        format!("at most {max} characters")
-    }
-}
-
-fn check_length(field: &str, value: &str, min: usize, max: usize) -> Result<()> {
-    let count = value.chars().count();
-    if count < min || count > max {
-        return Err(ApiError::bad_request(field, &rule(min, max)));
     }
     Ok(())
 }
@@ -343,8 +289,7 @@ fn urls(list: Option<Vec<UrlIn>>) -> Result<Option<Vec<UrlField>>> {
     let mut out = Vec::with_capacity(list.len());
     for (i, item) in list.into_iter().enumerate() {
         let field = |name: &str| format!("Urls[{i}].{name}");
-        let url = line(&field("Url"), item.url, 1, URL_MAX)?
-            .ok_or_else(|| ApiError::bad_request(&field("Url"), &rule(1, URL_MAX)))?;
+        let url = required_line(&field("Url"), item.url, URL_MAX)?;
         let id = match item.id.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(raw) => Some(ids::body_id(&field("Id"), raw)?),
@@ -371,8 +316,7 @@ fn folder_id(value: Option<String>) -> Result<Option<String>> {
 impl SecretIn {
     fn common(&mut self) -> Result<CommonFields> {
         Ok(CommonFields {
-            title: line("Title", self.title.take(), 1, TITLE_MAX)?
-                .ok_or_else(|| ApiError::bad_request("Title", &rule(1, TITLE_MAX)))?,
+            title: required_line("Title", self.title.take(), TITLE_MAX)?,
             description: line("Description", self.description.take(), 0, DESCRIPTION_MAX)?,
             notes: lines("Notes", self.notes.take(), NOTES_MAX)?,
             folder_id: folder_id(self.folderid.take())?,
@@ -385,8 +329,7 @@ impl SecretIn {
     /// 256 characters, or a PasswordRuleID to generate one.
     pub fn credential(mut self) -> Result<CredentialFields> {
         let common = self.common()?;
-        let username = line("Username", self.username.take(), 1, USERNAME_MAX)?
-            .ok_or_else(|| ApiError::bad_request("Username", &rule(1, USERNAME_MAX)))?;
+        let username = required_line("Username", self.username.take(), USERNAME_MAX)?;
         let password_rule_id = positive("PasswordRuleID", self.passwordruleid)?;
         // An empty Password counts as absent, so that a client that always sends the
         // property can still ask for a generated one.
@@ -424,7 +367,7 @@ impl SecretIn {
                 Some(text)
             }
             None if text_required => {
-                return Err(ApiError::bad_request("Text", &rule(1, TEXT_MAX)));
+                return Err(ApiError::bad_request("Text", &length_rule(1, TEXT_MAX)));
             }
             None => None,
         };
@@ -453,20 +396,6 @@ pub fn file_name(field: &str, value: Option<String>) -> Result<Option<String>> {
         return Err(ApiError::bad_request(field, "a file name, without / or \\"));
     }
     Ok(Some(name))
-}
-
-/// `PUT secrets-safe/secrets/{id}/favorite`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub struct FavoriteIn {
-    pub favorite: Option<bool>,
-}
-
-impl FavoriteIn {
-    pub fn validate(self) -> Result<bool> {
-        self.favorite
-            .ok_or_else(|| ApiError::bad_request("Favorite", "required, true or false"))
-    }
 }
 
 /// `PUT secrets-safe/secrets/move`; the library sends these names in lower case.

@@ -17,13 +17,13 @@ use std::collections::{HashMap, HashSet};
 use edgesafe_api_common::response::{empty, json, with_header, Response};
 use edgesafe_api_common::vault::{crypto, storage, Decision};
 use edgesafe_api_common::{ApiError, Result};
-use edgesafe_secrets_safe::{folders, ids, Access, Flags, Folder};
-use http::{header, HeaderValue, Method, StatusCode};
+use edgesafe_secrets_safe::{feature_access, folders, ids, Access, FavoriteIn, Flags, Folder};
+use http::{header, HeaderValue, StatusCode};
 
 use crate::dto::{
-    file_name, kind_name, ApiVersion, CommonFields, DuplicateNameAction, FavoriteIn, ListQuery,
-    MoveIn, MoveOut, OwnerRef, OwnersIn, PasswordIn, SecretIn, SecretOut, SecretPageOut,
-    SecretParts, ShareOut, UrlField, ValueOut, TITLE_MAX,
+    file_name, kind_name, ApiVersion, CommonFields, DuplicateNameAction, ListQuery, MoveIn,
+    MoveOut, OwnerRef, OwnersIn, PasswordIn, SecretIn, SecretOut, SecretPageOut, SecretParts,
+    ShareOut, UrlField, ValueOut, TITLE_MAX,
 };
 use crate::multipart::{self, FilePart};
 use crate::store::{
@@ -51,22 +51,6 @@ fn folder_target(id: &str) -> String {
 }
 
 // ---------------------------------------------------------------- authorization
-
-/// The caller's access, once the feature permission is checked: read for GET, write
-/// for everything else. A refusal is audited against `target`.
-fn feature_access<'a>(ctx: &'a Ctx, action: &str, target: &str) -> Result<Access<'a>> {
-    let access = ctx.access()?;
-    if let Err(e) = access.require_feature(ctx.method != Method::GET) {
-        ctx.audit(
-            action,
-            target,
-            Decision::Deny,
-            Some("no Secrets-Safe feature permission"),
-        );
-        return Err(e);
-    }
-    Ok(access)
-}
 
 /// The safes the caller may read, with the flags held on each, read once per request.
 struct ReadableSafes {
@@ -245,13 +229,7 @@ fn forget_value(scope: &str) {
 fn generated_password(rule_id: i64) -> Result<String> {
     let rule = store::find_password_rule(rule_id)?
         .ok_or_else(|| ApiError::bad_request("PasswordRuleID", "no such password rule"))?;
-    Ok(crypto::generate_password(crypto::PasswordRule {
-        length: rule.length,
-        lowercase: rule.lowercase,
-        uppercase: rule.uppercase,
-        digits: rule.digits,
-        symbols: rule.symbols,
-    })?)
+    Ok(crypto::generate_password(rule)?)
 }
 
 /// The password a credential write stores, and whether it was generated.
@@ -386,6 +364,7 @@ fn render(
     items: Vec<(SecretRecord, ValueOut)>,
     paths: &HashMap<String, String>,
 ) -> Result<Vec<SecretOut>> {
+    let version = ApiVersion::from_query(&ctx.query)?;
     let ids: Vec<String> = items.iter().map(|(r, _)| r.id.clone()).collect();
     let owners = store::owners_of(&ids)?;
     let urls = store::urls_of(&ids)?;
@@ -394,7 +373,7 @@ fn render(
         .into_iter()
         .map(|(record, value)| {
             SecretOut::new(
-                ctx.version,
+                version,
                 SecretParts {
                     folder_path: paths
                         .get(&record.folder_id)
@@ -430,7 +409,7 @@ fn secret_response(status: StatusCode, secret: &SecretOut) -> Result<Response> {
 
 /// A secret list: a plain array, or `{TotalCount, Data}` for 3.2.
 fn list_response(ctx: &Ctx, total: usize, data: Vec<SecretOut>) -> Result<Response> {
-    match ctx.version {
+    match ApiVersion::from_query(&ctx.query)? {
         ApiVersion::V32 => no_store(json(
             StatusCode::OK,
             &SecretPageOut {

@@ -12,98 +12,14 @@ pub mod handlers;
 pub mod multipart;
 pub mod store;
 
-use edgesafe_api_common::principal::{CLIENT_ADDR_HEADER, PRINCIPAL_HEADER};
-use edgesafe_api_common::request::{self, Query};
+pub use edgesafe_api_common::area::Ctx;
+use edgesafe_api_common::area::{serve, Incoming};
 use edgesafe_api_common::response::Response;
-use edgesafe_api_common::vault::{audit, AuditEvent, Decision};
-use edgesafe_api_common::{time, ApiError, Principal, Protocol, Result};
-use edgesafe_secrets_safe::{ids, Access};
+use edgesafe_api_common::{ApiError, Protocol, Result};
+use edgesafe_secrets_safe::ids;
 use http::Method;
 
 use crate::dto::ApiVersion;
-
-/// Everything a handler may look at.
-pub struct Ctx {
-    pub method: Method,
-    pub query: Query,
-    /// The shape of secret bodies, from `?version=` (3.0 when absent).
-    pub version: ApiVersion,
-    pub content_type: Option<String>,
-    pub body: Vec<u8>,
-    principal: Option<Principal>,
-    pub client_addr: Option<String>,
-    pub now: i64,
-}
-
-impl Ctx {
-    /// The authenticated caller; 401 without one.
-    pub fn principal(&self) -> Result<&Principal> {
-        self.principal
-            .as_ref()
-            .ok_or_else(|| ApiError::unauthorized("authentication required"))
-    }
-
-    /// The caller's view of the safes at this request's moment.
-    pub fn access(&self) -> Result<Access<'_>> {
-        Ok(Access::new(self.principal()?, self.now))
-    }
-
-    /// A JSON body bound to `T` (415 for another media type, 400 for bad JSON).
-    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
-        request::json_body(self.content_type.as_deref(), &self.body)
-    }
-
-    fn detail(&self, note: Option<&str>) -> String {
-        let client = self.client_addr.as_deref().unwrap_or("-");
-        match note {
-            Some(note) => format!("client={client}; {note}"),
-            None => format!("client={client}"),
-        }
-    }
-
-    fn actor(&self) -> String {
-        self.principal
-            .as_ref()
-            .map_or_else(|| "anonymous".to_owned(), Principal::actor)
-    }
-
-    fn purpose(&self) -> &'static str {
-        if self.method == Method::GET {
-            "read"
-        } else {
-            "write"
-        }
-    }
-
-    /// Appends an audit event for the caller; `note` never holds a secret value. A
-    /// failure to record is logged: by the time a change is audited it has been
-    /// committed, and answering 500 for a change that happened would make clients
-    /// repeat it.
-    pub fn audit(&self, action: &str, target: &str, decision: Decision, note: Option<&str>) {
-        if let Err(e) = self.try_audit(action, target, decision, note) {
-            eprintln!("could not record audit event {action}: {e}");
-        }
-    }
-
-    /// Appends an audit event for the caller, failing when it cannot be recorded. Reads
-    /// of values use this: a value is only handed out once its read is on record.
-    pub fn try_audit(
-        &self,
-        action: &str,
-        target: &str,
-        decision: Decision,
-        note: Option<&str>,
-    ) -> Result<i64> {
-        audit(AuditEvent {
-            actor: &self.actor(),
-            action,
-            target,
-            decision,
-            purpose: self.purpose(),
-            detail: &self.detail(note),
-        })
-    }
-}
 
 /// The resources of this area. Folder and secret ids are GUIDs, kept lower-case.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -168,6 +84,8 @@ pub fn route(protocol: Protocol, segments: &[&str]) -> Result<Route> {
 async fn dispatch(route: Route, ctx: &Ctx) -> Result<Response> {
     use handlers as h;
     use Route::*;
+    // Every route refuses an unknown `?version=` first, whether it answers secrets or not.
+    ApiVersion::from_query(&ctx.query)?;
     // Every route needs a caller; the rest of authorization is per handler.
     ctx.principal()?;
     let m = &ctx.method;
@@ -197,40 +115,10 @@ async fn dispatch(route: Route, ctx: &Ctx) -> Result<Response> {
 
 #[spin_sdk::http_component]
 async fn handle(request: spin_sdk::http::Request) -> Response {
-    // Everything routed here is v3; a path of another protocol is still answered in
-    // v3's shape, since no client of ours speaks anything else to this area.
-    let (protocol, segments) = Protocol::split(request.path()).unwrap_or((Protocol::V3, vec![]));
-    let header = |name: &str| {
-        request
-            .header(name)
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    };
-    let ctx = (|| {
-        let principal = match header(PRINCIPAL_HEADER) {
-            Some(value) => Some(Principal::from_header_value(&value)?),
-            None => None,
-        };
-        let route = route(protocol, &segments)?;
-        let query = Query::parse(request.query().as_bytes());
-        let version = ApiVersion::from_query(&query)?;
-        let ctx = Ctx {
-            method: Method::from(request.method().clone()),
-            query,
-            version,
-            content_type: header("content-type"),
-            body: request.body().to_vec(),
-            principal,
-            client_addr: header(CLIENT_ADDR_HEADER),
-            now: time::now_unix(),
-        };
-        Ok::<_, ApiError>((route, ctx))
-    })();
-    let result = match ctx {
-        Ok((route, ctx)) => dispatch(route, &ctx).await,
-        Err(e) => Err(e),
-    };
-    result.unwrap_or_else(|e| e.to_response(Protocol::V3))
+    let headers = request.headers().map(|(n, v)| (n, v.as_bytes()));
+    let (method, path, query) = (request.method().clone(), request.path(), request.query());
+    let incoming = Incoming::new(method.into(), path, query, headers, request.body());
+    serve(incoming, route, dispatch).await
 }
 
 #[cfg(test)]

@@ -5,14 +5,13 @@
 //! turns multer's errors into 400s that name the part, never its content.
 
 use bytes::Bytes;
-use edgesafe_api_common::request::{self, media_type};
+use edgesafe_api_common::request::{self, MULTIPART};
 use edgesafe_api_common::{ApiError, Result};
 use futures_util::stream;
 use multer::{Constraints, Multipart, SizeLimit};
 
 use crate::dto::{SecretIn, FILE_MAX_BYTES};
 
-const MULTIPART: &str = "multipart/form-data";
 /// The part holding the JSON metadata, as Password Safe names it.
 const METADATA_PART: &str = "secretmetadata";
 /// The file part, as the BeyondTrust library names it.
@@ -50,12 +49,7 @@ fn file_size_rule() -> ApiError {
 /// is the one named `files`, or else the first other part that carries a file name;
 /// its size is the caller's to check (but anything past 5 MB + 1 stops the parse).
 pub async fn read_upload(content_type: Option<&str>, body: &[u8]) -> Result<Upload> {
-    let Some(content_type) = content_type else {
-        return Err(ApiError::unsupported_media_type(MULTIPART));
-    };
-    if media_type(Some(content_type)).as_deref() != Some(MULTIPART) {
-        return Err(ApiError::unsupported_media_type(MULTIPART));
-    }
+    let content_type = request::require_media_type(content_type, MULTIPART)?;
     let boundary = multer::parse_boundary(content_type)
         .map_err(|_| ApiError::bad_request("Content-Type", "needs a multipart boundary"))?;
     let constraints = Constraints::new().size_limit(

@@ -9,6 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use edgesafe_api_common::vault::crypto::PasswordRule;
 use edgesafe_api_common::vault::{statement, Db, Row, Statement, Value};
 use edgesafe_api_common::{ApiError, ErrorCode, Result};
 
@@ -376,15 +377,7 @@ pub fn find_group(id: i64) -> Result<Option<String>> {
     rows.first().map(|r| r.string("name")).transpose()
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PasswordRule {
-    pub length: u32,
-    pub lowercase: bool,
-    pub uppercase: bool,
-    pub digits: bool,
-    pub symbols: bool,
-}
-
+/// A password rule, in the shape the vault's generator takes.
 pub fn find_password_rule(id: i64) -> Result<Option<PasswordRule>> {
     let rows = Db::query(
         "SELECT length, lowercase, uppercase, digits, symbols FROM password_rules WHERE id = ?1",

@@ -11,6 +11,7 @@ use crate::error::{ApiError, Result};
 
 pub const JSON: &str = "application/json";
 pub const FORM: &str = "application/x-www-form-urlencoded";
+pub const MULTIPART: &str = "multipart/form-data";
 
 /// Name/value pairs from a query string or an urlencoded form, looked up by name
 /// without regard to case.
@@ -141,11 +142,17 @@ pub fn lowercase_keys(value: Value) -> Value {
     }
 }
 
+/// The Content-Type header value when its media type is `expected`; 415 otherwise.
+pub fn require_media_type<'a>(content_type: Option<&'a str>, expected: &str) -> Result<&'a str> {
+    match content_type {
+        Some(value) if media_type(Some(value)).as_deref() == Some(expected) => Ok(value),
+        _ => Err(ApiError::unsupported_media_type(expected)),
+    }
+}
+
 /// Reads an `application/x-www-form-urlencoded` body; 415 for any other Content-Type.
 pub fn form_body(content_type: Option<&str>, body: &[u8]) -> Result<Form> {
-    if media_type(content_type).as_deref() != Some(FORM) {
-        return Err(ApiError::unsupported_media_type(FORM));
-    }
+    require_media_type(content_type, FORM)?;
     Ok(Params::parse(body))
 }
 
@@ -288,6 +295,18 @@ mod tests {
         assert_eq!(f.get("scope"), Some("publicapi secrets.read"));
         let e = form_body(Some(JSON), b"a=b").err();
         assert_eq!(e.map(|e| e.status().as_u16()), Some(415));
+    }
+
+    #[test]
+    fn require_media_type_keeps_the_parameters() {
+        let multipart = "Multipart/Form-Data; boundary=xyz";
+        assert_eq!(
+            require_media_type(Some(multipart), MULTIPART),
+            Ok(multipart)
+        );
+        let status = |r: Result<&str>| r.err().map(|e| e.status().as_u16());
+        assert_eq!(status(require_media_type(Some(JSON), MULTIPART)), Some(415));
+        assert_eq!(status(require_media_type(None, MULTIPART)), Some(415));
     }
 
     #[test]

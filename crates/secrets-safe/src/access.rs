@@ -4,9 +4,10 @@
 
 use crate::folders::{self, Folder};
 use crate::permissions::Flags;
+use edgesafe_api_common::area::Ctx;
 use edgesafe_api_common::principal::{LEVEL_READ, LEVEL_WRITE};
-use edgesafe_api_common::vault::{Db, Value};
-use edgesafe_api_common::{ApiError, Principal, Result};
+use edgesafe_api_common::vault::{Db, Decision, Value};
+use edgesafe_api_common::{ApiError, ErrorCode, Principal, Result};
 use std::collections::HashMap;
 
 /// The feature permission key of Secrets Safe (PermissionID 1).
@@ -29,6 +30,14 @@ pub struct Access<'a> {
 impl<'a> Access<'a> {
     pub fn new(principal: &'a Principal, now: i64) -> Self {
         Self { principal, now }
+    }
+
+    /// The caller's view of the safes at the request's moment, once the Secrets-Safe
+    /// feature permission is checked: read for a GET, read/write otherwise (403).
+    pub fn for_request(ctx: &'a Ctx) -> Result<Self> {
+        let access = Self::new(ctx.principal()?, ctx.now);
+        access.require_feature(ctx.is_write())?;
+        Ok(access)
     }
 
     pub fn now(&self) -> i64 {
@@ -111,4 +120,19 @@ impl<'a> Access<'a> {
             .filter(|(_, f)| self.can_see(*f))
             .collect())
     }
+}
+
+/// [`Access::for_request`], with a refused feature permission recorded in the audit
+/// trail against `action` and `target`.
+pub fn feature_access<'a>(ctx: &'a Ctx, action: &str, target: &str) -> Result<Access<'a>> {
+    Access::for_request(ctx).inspect_err(|e| {
+        if e.code() == ErrorCode::Forbidden {
+            ctx.audit(
+                action,
+                target,
+                Decision::Deny,
+                Some("no Secrets-Safe feature permission"),
+            );
+        }
+    })
 }

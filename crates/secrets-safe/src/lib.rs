@@ -6,10 +6,12 @@
 //! that does not exist (404), so ids cannot be probed.
 
 pub mod access;
+pub mod favorite;
 pub mod folders;
 pub mod ids;
 pub mod permissions;
 
-pub use access::{Access, FEATURE};
+pub use access::{feature_access, Access, FEATURE};
+pub use favorite::FavoriteIn;
 pub use folders::Folder;
 pub use permissions::Flags;
