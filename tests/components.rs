@@ -25,3 +25,30 @@ fn component_unit_tests_pass() {
         println!("{line}");
     }
 }
+
+/// DESIGN §3: the core is the only component that imports Spin's SQLite, key-value and
+/// variables; every other component reaches them through `edgesafe:vault`.
+#[test]
+fn only_the_core_imports_spin_host_interfaces() {
+    edgesafe_tests::build_components();
+    for component in ["gateway", "identity", "folders", "secrets", "safes", "core"] {
+        let path = root().join(format!(
+            "target/wasm32-wasip2/release/edgesafe_{component}.wasm"
+        ));
+        let bytes = std::fs::read(&path).expect("component built");
+        let imports = edgesafe_runner::compose::imports(&bytes).expect("a component");
+        let spin: Vec<&String> = imports
+            .iter()
+            .filter(|i| i.starts_with("fermyon:spin/") || i.starts_with("spin:"))
+            .collect();
+        if component == "core" {
+            assert!(!spin.is_empty(), "the core uses Spin's host interfaces");
+        } else {
+            assert!(spin.is_empty(), "{component} imports {spin:?}");
+            assert!(
+                imports.iter().any(|i| i.starts_with("edgesafe:vault/")),
+                "{component} uses the vault"
+            );
+        }
+    }
+}

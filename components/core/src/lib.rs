@@ -27,7 +27,9 @@ wit_bindgen::generate!({
     path: "../../wit",
 });
 
-use exports::edgesafe::vault::{audit as wit_audit, crypto, storage as wit_storage, types};
+use exports::edgesafe::vault::{
+    audit as wit_audit, crypto, settings as wit_settings, storage as wit_storage, types,
+};
 
 use crate::error::VaultError;
 
@@ -137,6 +139,21 @@ impl wit_audit::Guest for Core {
 
     fn verify() -> Result<i64, i64> {
         audit::verify()
+    }
+}
+
+/// Settings API components may read; everything else (the keys above all) stays here.
+const READABLE_SETTINGS: &[&str] = &["max_body_bytes", "session_ttl_seconds", "token_ttl_seconds"];
+
+impl wit_settings::Guest for Core {
+    fn get(name: String) -> Option<String> {
+        if !READABLE_SETTINGS.contains(&name.as_str()) {
+            return None;
+        }
+        match keys::variable(&name) {
+            Ok(value) => value.map(|v| v.to_string()),
+            Err(_) => None,
+        }
     }
 }
 

@@ -125,17 +125,9 @@ async fn serve(
     (reply, user)
 }
 
-/// The body limit from the `max_body_bytes` variable.
+/// The body limit from the `max_body_bytes` setting.
 fn max_body_bytes() -> u64 {
-    match spin_sdk::variables::get("max_body_bytes").map(|v| v.trim().parse::<u64>()) {
-        Ok(Ok(limit)) => limit,
-        _ => {
-            eprintln!(
-                "variable max_body_bytes is missing or not a number; using {DEFAULT_MAX_BODY_BYTES}"
-            );
-            DEFAULT_MAX_BODY_BYTES
-        }
-    }
+    edgesafe_api_common::vault::setting("max_body_bytes", DEFAULT_MAX_BODY_BYTES, |_| true)
 }
 
 /// A refused `Auth/SignAppIn` is a denied sign-in, and the area never sees it, so the

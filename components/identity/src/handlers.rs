@@ -34,15 +34,9 @@ const API_KEY_BYTES: u32 = 64;
 /// accepts 36 to 64).
 const CLIENT_SECRET_BYTES: u32 = 32;
 
-/// A lifetime in seconds from a Spin variable, or `default` when it is unusable.
-fn ttl(variable: &str, default: i64) -> i64 {
-    match spin_sdk::variables::get(variable).map(|v| v.trim().parse::<i64>()) {
-        Ok(Ok(seconds)) if seconds > 0 => seconds,
-        _ => {
-            eprintln!("variable {variable} is missing or not a positive number; using {default}");
-            default
-        }
-    }
+/// A lifetime in seconds from an app setting, or `default` when it is unusable.
+fn ttl(name: &str, default: i64) -> i64 {
+    edgesafe_api_common::vault::setting(name, default, |seconds| *seconds > 0)
 }
 
 /// Responses that carry a secret must not be stored by caches on the way.

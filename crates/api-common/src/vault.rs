@@ -12,7 +12,7 @@ mod bindings {
     wit_bindgen::generate!({ world: "api", path: "../../wit" });
 }
 
-pub use bindings::edgesafe::vault::{audit as wit_audit, crypto, storage, types};
+pub use bindings::edgesafe::vault::{audit as wit_audit, crypto, settings, storage, types};
 pub use storage::{Outcome, Statement};
 pub use types::Value;
 
@@ -88,6 +88,21 @@ impl Db {
     /// Runs the statements in one transaction: all apply or none does.
     pub fn execute(statements: Vec<Statement>) -> Result<Vec<Outcome>> {
         Ok(storage::execute(&statements)?)
+    }
+}
+
+/// A non-secret app setting (a Spin variable the core hands out), parsed; `default`
+/// (with a log line for the operator) when it is missing or unusable.
+pub fn setting<T: std::str::FromStr>(name: &str, default: T, valid: impl Fn(&T) -> bool) -> T
+where
+    T: std::fmt::Display,
+{
+    match settings::get(name).map(|v| v.trim().parse::<T>()) {
+        Some(Ok(value)) if valid(&value) => value,
+        _ => {
+            eprintln!("setting {name} is missing or invalid; using {default}");
+            default
+        }
     }
 }
 
