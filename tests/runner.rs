@@ -114,6 +114,7 @@ fn a_missing_required_variable_stops_the_start() {
         env: Default::default(),
         init_secrets: false,
         log_requests: false,
+        runtime_config: None,
     };
     let err = match edgesafe_runner::App::load(&config) {
         Ok(_) => panic!("started without a required variable"),
@@ -133,6 +134,7 @@ fn init_secrets_generates_required_secrets_once() {
         env: Default::default(),
         init_secrets: true,
         log_requests: false,
+        runtime_config: None,
     };
     let first = edgesafe_runner::App::load(&config).expect("starts with generated secrets");
     let names: Vec<&str> = first
@@ -162,4 +164,44 @@ fn private_routes_are_unreachable_from_outside() {
         app.get("/", &[("Host", "hidden.spin.internal")]).status,
         404
     );
+}
+
+#[test]
+fn a_runtime_config_file_declares_databases_like_spin() {
+    // Granted but unknown to the host: no-such-database, as Spin answers.
+    let app = probe();
+    assert!(app
+        .get("/probe/sqlite/extra", &[])
+        .text()
+        .contains("NoSuchDatabase"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("runtime-config.toml");
+    std::fs::write(
+        &file,
+        "[sqlite_database.extra]\ntype = \"spin\"\npath = \"extra.db\"\n",
+    )
+    .unwrap();
+    let mut config = app.config();
+    config.runtime_config = Some(file.clone());
+    let running = edgesafe_runner::Running::start(&config, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let base = format!("http://{}", running.addr());
+    let reply = edgesafe_tests::send(&base, "GET", "/probe/sqlite/extra", &[], None);
+    assert_eq!(reply.text(), "opened");
+    assert!(
+        dir.path().join("extra.db").exists(),
+        "relative paths start at the file's folder"
+    );
+    running.stop().unwrap();
+
+    std::fs::write(
+        &file,
+        "[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://127.0.0.1\"\n",
+    )
+    .unwrap();
+    let err = match edgesafe_runner::App::load(&config) {
+        Ok(_) => panic!("started with a backend it cannot serve"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(err.contains("redis"), "{err}");
 }

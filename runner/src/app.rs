@@ -36,6 +36,8 @@ pub struct AppConfig {
     pub init_secrets: bool,
     /// Log one line per request to stderr.
     pub log_requests: bool,
+    /// Spin's runtime configuration file (`--runtime-config-file`), if any.
+    pub runtime_config: Option<PathBuf>,
 }
 
 struct LoadedComponent {
@@ -112,15 +114,10 @@ impl App {
             }
         }
 
-        // Spin's defaults: database and store `default` live in the state directory.
-        let sqlite = sqlite::Databases::new([(
-            "default".to_string(),
-            config.state_dir.join("sqlite_db.db"),
-        )])?;
-        let key_value = key_value::Stores::new([(
-            "default".to_string(),
-            config.state_dir.join("sqlite_key_value.db"),
-        )])?;
+        let storage =
+            crate::runtime_config::storage(config.runtime_config.as_deref(), &config.state_dir)?;
+        let sqlite = sqlite::Databases::new(storage.sqlite)?;
+        let key_value = key_value::Stores::new(storage.key_value)?;
 
         let engine = engine()?;
         let cache = CompileCache::new(config.cache_dir.clone())?;

@@ -12,6 +12,7 @@ pub mod host;
 pub mod manifest;
 pub mod outbound;
 pub mod routes;
+pub mod runtime_config;
 pub mod server;
 pub mod variables;
 

@@ -46,6 +46,10 @@ struct UpArgs {
     /// Compile on every start instead of using the cache.
     #[arg(long)]
     no_cache: bool,
+    /// Spin's runtime configuration file: SQLite databases and key-value stores by
+    /// label (`type = "spin"` with a `path`; relative paths start at the file's folder).
+    #[arg(long)]
+    runtime_config_file: Option<PathBuf>,
     /// Run the build commands first, like `spin up --build`.
     #[arg(long)]
     build: bool,
@@ -96,6 +100,7 @@ fn up(args: UpArgs) -> Result<()> {
         env: std::env::vars().collect(),
         init_secrets: args.init_secrets,
         log_requests: !args.quiet,
+        runtime_config: args.runtime_config_file,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -133,6 +133,7 @@ impl TestApp {
             env: self.env.clone(),
             init_secrets: false,
             log_requests: false,
+            runtime_config: None,
         }
     }
 
