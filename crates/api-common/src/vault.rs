@@ -93,9 +93,9 @@ impl Db {
 
 /// A non-secret app setting (a Spin variable the core hands out), parsed; `default`
 /// (with a log line for the operator) when it is missing or unusable.
-pub fn setting<T: std::str::FromStr>(name: &str, default: T, valid: impl Fn(&T) -> bool) -> T
+pub fn setting<T>(name: &str, default: T, valid: impl Fn(&T) -> bool) -> T
 where
-    T: std::fmt::Display,
+    T: std::str::FromStr + std::fmt::Display,
 {
     match settings::get(name).map(|v| v.trim().parse::<T>()) {
         Some(Ok(value)) if valid(&value) => value,
