@@ -2171,3 +2171,46 @@ fn a_failed_update_leaves_the_current_version_alone() {
     let got = app.v3(&admin, "GET", &secret_path(&id), None).json();
     assert_eq!(got["Password"], "hunter2-value");
 }
+
+// ---------------------------------------------------------------- concurrency
+
+#[test]
+fn concurrent_updates_of_one_secret_each_keep_their_own_version() {
+    let (app, admin, safe) = start();
+    let id = create_credential(&app, &admin, &safe, "hot");
+    let base = app.base();
+    let (writers, each) = (8, 10);
+    std::thread::scope(|scope| {
+        for writer in 0..writers {
+            let (base, id, cookie) = (&base, &id, &admin.cookie);
+            scope.spawn(move || {
+                for n in 0..each {
+                    let body = json!({"Title": "hot", "Username": "svc", "Password": format!("v-{writer}-{n}")});
+                    let reply = edgesafe_tests::send(
+                        base,
+                        "PUT",
+                        &format!("{V3}/{}", secret_path(id)),
+                        &[("Cookie", cookie), ("Content-Type", "application/json")],
+                        Some(body.to_string().as_bytes()),
+                    );
+                    assert_eq!(reply.status, 200, "{reply:?}");
+                }
+            });
+        }
+    });
+    let updates = writers * each;
+    // The first value plus one version per update; none left reserved, each sealed.
+    let versions = app.count(
+        "SELECT count(*) FROM secret_versions WHERE secret_id = ?1 AND destroyed_at IS NULL",
+        [&id],
+    );
+    assert_eq!(versions, updates + 1);
+    assert_eq!(sealed_count(&app, &id), updates + 1);
+    let current = app.count("SELECT current_version FROM secrets WHERE id = ?1", [&id]);
+    assert_eq!(current, updates + 1);
+    let reply = app.v3(&admin, "GET", &secret_path(&id), None);
+    assert!(
+        reply.json()["Password"].as_str().unwrap().starts_with("v-"),
+        "{reply:?}"
+    );
+}
