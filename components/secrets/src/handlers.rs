@@ -120,6 +120,31 @@ fn visible_secret_of_kind(
     Ok(visible)
 }
 
+/// What a change to secret `id` starts from: the feature permission, a secret the
+/// caller can see (404 otherwise, also for another `kind`), and `need` on its own safe
+/// (403 otherwise); every refusal is audited under `action`.
+struct Changeable {
+    readable: ReadableSafes,
+    visible: Visible,
+}
+
+fn secret_for_change(
+    ctx: &Ctx,
+    id: &str,
+    kind: Option<Kind>,
+    need: Flags,
+    action: &str,
+) -> Result<Changeable> {
+    let access = feature_access(ctx, action, &secret_target(id))?;
+    let readable = ReadableSafes::load(&access)?;
+    let visible = match kind {
+        Some(kind) => visible_secret_of_kind(ctx, &readable, id, kind, action)?,
+        None => visible_secret(ctx, &readable, id, action)?,
+    };
+    require_own(ctx, &visible, need, action)?;
+    Ok(Changeable { readable, visible })
+}
+
 /// 403 unless the caller holds `need` on the secret's own safe.
 fn require_own(ctx: &Ctx, visible: &Visible, need: Flags, action: &str) -> Result<()> {
     if visible.own.contains(need) {
@@ -955,10 +980,15 @@ fn updated_value(ctx: &Ctx, record: &SecretRecord, value: Option<Vec<u8>>) -> Re
 /// `PUT secrets-safe/secrets/{id}`: a credential; 200 with the secret (the library
 /// parses the answer, so it cannot be empty).
 pub fn put_credential_secret(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_UPDATE, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
-    let visible = visible_secret_of_kind(ctx, &readable, id, Kind::Credential, SECRET_UPDATE)?;
-    require_own(ctx, &visible, Flags::UPDATE, SECRET_UPDATE)?;
+    let Changeable {
+        readable, visible, ..
+    } = secret_for_change(
+        ctx,
+        id,
+        Some(Kind::Credential),
+        Flags::UPDATE,
+        SECRET_UPDATE,
+    )?;
     let fields = ctx.json::<SecretIn>()?.credential()?;
     let (password, generated) = credential_password(fields.password, fields.password_rule_id)?;
     let note = if generated {
@@ -987,10 +1017,9 @@ pub fn put_credential_secret(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `PUT secrets-safe/secrets/{id}/text`: 200 with the secret. Without Text the value
 /// stays.
 pub fn put_text_secret(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_UPDATE, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
-    let visible = visible_secret_of_kind(ctx, &readable, id, Kind::Text, SECRET_UPDATE)?;
-    require_own(ctx, &visible, Flags::UPDATE, SECRET_UPDATE)?;
+    let Changeable {
+        readable, visible, ..
+    } = secret_for_change(ctx, id, Some(Kind::Text), Flags::UPDATE, SECRET_UPDATE)?;
     let fields = ctx.json::<SecretIn>()?.text(false)?;
     let (record, value) = update_secret(
         ctx,
@@ -1013,10 +1042,9 @@ pub fn put_text_secret(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `PUT secrets-safe/secrets/{id}/file`: multipart as for create; 204. Without a file
 /// part only the metadata changes.
 pub async fn put_file_secret(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_UPDATE, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
-    let visible = visible_secret_of_kind(ctx, &readable, id, Kind::File, SECRET_UPDATE)?;
-    require_own(ctx, &visible, Flags::UPDATE, SECRET_UPDATE)?;
+    let Changeable {
+        readable, visible, ..
+    } = secret_for_change(ctx, id, Some(Kind::File), Flags::UPDATE, SECRET_UPDATE)?;
     let upload = multipart::read_upload(ctx.content_type.as_deref(), &ctx.body).await?;
     let fields = upload.metadata.file()?;
     let file = multipart::checked_file(upload.file)?;
@@ -1048,10 +1076,7 @@ pub async fn put_file_secret(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `DELETE secrets-safe/secrets/{id}`: 200 (what the library checks for). The rows go
 /// in one transaction, then every sealed version is forgotten.
 pub fn delete_secret(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_DELETE, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
-    let visible = visible_secret(ctx, &readable, id, SECRET_DELETE)?;
-    require_own(ctx, &visible, Flags::DELETE, SECRET_DELETE)?;
+    secret_for_change(ctx, id, None, Flags::DELETE, SECRET_DELETE)?;
     let versions = store::versions_of(id)?;
     if !store::delete_secret(id)? {
         return Err(ApiError::not_found());
@@ -1084,10 +1109,9 @@ fn share_out(record: &SecretRecord, folder_id: &str, folder_path: String) -> Sha
 /// on the secret's safe and Create on the folder's; 409 when it is shared there
 /// already or lives there.
 pub fn post_share(ctx: &Ctx, id: &str, folder_id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_SHARE, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
-    let visible = visible_secret(ctx, &readable, id, SECRET_SHARE)?;
-    require_own(ctx, &visible, Flags::SHARE, SECRET_SHARE)?;
+    let Changeable {
+        readable, visible, ..
+    } = secret_for_change(ctx, id, None, Flags::SHARE, SECRET_SHARE)?;
     let folder = folder_with(ctx, &readable, folder_id, Flags::CREATE, SECRET_SHARE)?;
     if folder.id == visible.record.folder_id {
         return Err(ApiError::conflict(
@@ -1130,10 +1154,7 @@ pub fn get_shares(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `DELETE secrets-safe/secrets/{id}/shares/{folder id}`: 204; 404 when it is not
 /// shared there. Needs Share on the secret's safe.
 pub fn delete_share(ctx: &Ctx, id: &str, folder_id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_UNSHARE, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
-    let visible = visible_secret(ctx, &readable, id, SECRET_UNSHARE)?;
-    require_own(ctx, &visible, Flags::SHARE, SECRET_UNSHARE)?;
+    secret_for_change(ctx, id, None, Flags::SHARE, SECRET_UNSHARE)?;
     if !store::delete_share(id, folder_id)? {
         return Err(ApiError::not_found());
     }
@@ -1149,10 +1170,7 @@ pub fn delete_share(ctx: &Ctx, id: &str, folder_id: &str) -> Result<Response> {
 
 /// `DELETE secrets-safe/secrets/{id}/shares`: 204, also when there were none.
 pub fn delete_shares(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_UNSHARE, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
-    let visible = visible_secret(ctx, &readable, id, SECRET_UNSHARE)?;
-    require_own(ctx, &visible, Flags::SHARE, SECRET_UNSHARE)?;
+    secret_for_change(ctx, id, None, Flags::SHARE, SECRET_UNSHARE)?;
     let removed = store::delete_shares(id)?;
     let note = format!("shares removed={removed}");
     ctx.audit(
