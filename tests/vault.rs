@@ -65,25 +65,27 @@ fn sealed_values_round_trip_and_are_not_on_disk_in_plaintext() {
 fn a_sealed_value_cannot_be_edited_or_moved_to_another_scope() {
     let app = vault(&[]);
     assert_eq!(
-        app.send("POST", "/seal/a", &[], Some(b"value-a")).status,
+        app.send("POST", "/seal/probe/a", &[], Some(b"value-a"))
+            .status,
         204
     );
     assert_eq!(
-        app.send("POST", "/seal/b", &[], Some(b"value-b")).status,
+        app.send("POST", "/seal/probe/b", &[], Some(b"value-b"))
+            .status,
         204
     );
     let conn = kv(&app);
     // Swap: b's key now holds a's record.
     conn.execute(
-        "UPDATE spin_key_value SET value = (SELECT value FROM spin_key_value WHERE key = 'sealed/a') WHERE key = 'sealed/b'",
+        "UPDATE spin_key_value SET value = (SELECT value FROM spin_key_value WHERE key = 'sealed/probe/a') WHERE key = 'sealed/probe/b'",
         [],
     )
     .unwrap();
-    assert_eq!(app.get("/unseal/b", &[]).text(), "tampered");
+    assert_eq!(app.get("/unseal/probe/b", &[]).text(), "tampered");
     // Flip the last byte of a's record.
     let mut record: Vec<u8> = conn
         .query_row(
-            "SELECT value FROM spin_key_value WHERE key = 'sealed/a'",
+            "SELECT value FROM spin_key_value WHERE key = 'sealed/probe/a'",
             [],
             |r| r.get(0),
         )
@@ -91,44 +93,46 @@ fn a_sealed_value_cannot_be_edited_or_moved_to_another_scope() {
     let last = record.len() - 1;
     record[last] ^= 1;
     conn.execute(
-        "UPDATE spin_key_value SET value = ?1 WHERE key = 'sealed/a'",
+        "UPDATE spin_key_value SET value = ?1 WHERE key = 'sealed/probe/a'",
         [&record],
     )
     .unwrap();
-    assert_eq!(app.get("/unseal/a", &[]).text(), "tampered");
+    assert_eq!(app.get("/unseal/probe/a", &[]).text(), "tampered");
 }
 
 #[test]
 fn rotating_the_key_encryption_key_keeps_old_values_readable() {
     let mut app = vault(&[]);
     assert_eq!(
-        app.send("POST", "/seal/old", &[], Some(b"first")).status,
+        app.send("POST", "/seal/probe/old", &[], Some(b"first"))
+            .status,
         204
     );
     // A new key alone cannot open what the old one sealed...
     app.restart_with(&[("SPIN_VARIABLE_KEK", OTHER_KEK)]);
-    assert_eq!(app.get("/unseal/old", &[]).text(), "tampered");
+    assert_eq!(app.get("/unseal/probe/old", &[]).text(), "tampered");
     // ...but with the old one as `kek_previous` it can, while new values use the new key.
     app.restart_with(&[
         ("SPIN_VARIABLE_KEK", OTHER_KEK),
         ("SPIN_VARIABLE_KEK_PREVIOUS", KEK),
     ]);
-    assert_eq!(app.get("/unseal/old", &[]).text(), "first");
+    assert_eq!(app.get("/unseal/probe/old", &[]).text(), "first");
     assert_eq!(
-        app.send("POST", "/seal/new", &[], Some(b"second")).status,
+        app.send("POST", "/seal/probe/new", &[], Some(b"second"))
+            .status,
         204
     );
     app.restart_with(&[
         ("SPIN_VARIABLE_KEK", OTHER_KEK),
         ("SPIN_VARIABLE_KEK_PREVIOUS", ""),
     ]);
-    assert_eq!(app.get("/unseal/new", &[]).text(), "second");
+    assert_eq!(app.get("/unseal/probe/new", &[]).text(), "second");
 }
 
 #[test]
 fn a_malformed_key_encryption_key_is_a_clear_error_that_does_not_echo_it() {
     let app = vault(&[("SPIN_VARIABLE_KEK", "not-a-real-key")]);
-    let reply = app.send("POST", "/seal/x", &[], Some(b"v"));
+    let reply = app.send("POST", "/seal/probe/x", &[], Some(b"v"));
     let text = reply.text();
     assert!(text.starts_with("key-unavailable"), "{text}");
     assert!(text.contains("kek"), "{text}");

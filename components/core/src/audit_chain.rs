@@ -12,6 +12,7 @@ use hmac::Mac;
 use crate::digests::{hmac_sha256, HmacSha256};
 
 const DOMAIN: &[u8] = b"edgesafe:audit-event:v1";
+const HEAD_DOMAIN: &[u8] = b"edgesafe:audit-head:v1";
 
 /// The MAC the first event chains to.
 pub const GENESIS: [u8; 32] = [0; 32];
@@ -51,6 +52,23 @@ fn keyed(key: &[u8; 32], prev_mac: &[u8; 32], event: &EventRecord) -> HmacSha256
 /// The MAC of `event` chained to `prev_mac`.
 pub fn event_mac(key: &[u8; 32], prev_mac: &[u8; 32], event: &EventRecord) -> [u8; 32] {
     keyed(key, prev_mac, event).finalize().into_bytes().into()
+}
+
+/// The MAC of the chain's head: the last event's `seq` and MAC, under the audit key.
+pub fn head_mac(key: &[u8; 32], seq: i64, event_mac: &[u8; 32]) -> [u8; 32] {
+    keyed_head(key, seq, event_mac)
+        .finalize()
+        .into_bytes()
+        .into()
+}
+
+fn keyed_head(key: &[u8; 32], seq: i64, event_mac: &[u8; 32]) -> HmacSha256 {
+    let mut mac = hmac_sha256(key);
+    for field in [HEAD_DOMAIN, &seq.to_be_bytes()[..], event_mac] {
+        mac.update(&(field.len() as u64).to_be_bytes());
+        mac.update(field);
+    }
+    mac
 }
 
 /// Stored MACs are lower-case hex; anything else cannot match.
@@ -93,6 +111,31 @@ impl<'k> ChainVerifier<'k> {
 
     pub fn checked(&self) -> i64 {
         self.checked
+    }
+
+    /// Checks the stored head against the events checked so far: it must name the last
+    /// one, with a MAC made by the audit key. `head` is `(seq, mac)`, `None` when there is
+    /// no head row; an empty MAC marks a trail from before heads existed, valid until
+    /// its next event. Err carries the first sequence number that is missing or wrong.
+    pub fn check_head(&self, head: Option<(i64, &str)>) -> Result<(), i64> {
+        let Some((seq, stored)) = head else {
+            return if self.checked == 0 {
+                Ok(())
+            } else {
+                Err(self.checked)
+            };
+        };
+        if seq != self.checked {
+            // Events after the last one checked were removed, or the head was rolled back.
+            return Err(seq.min(self.checked) + 1);
+        }
+        if stored.is_empty() {
+            return Ok(());
+        }
+        let stored = decode_mac(stored).ok_or(seq)?;
+        keyed_head(self.key, seq, &self.prev_mac)
+            .verify_slice(&stored)
+            .map_err(|_| seq)
     }
 }
 
@@ -210,6 +253,53 @@ mod tests {
         let mut b = event(1, "b");
         b.actor = "xa".into();
         assert_ne!(event_mac(&KEY, &GENESIS, &a), event_mac(&KEY, &GENESIS, &b));
+    }
+
+    fn head_of(events: &[(EventRecord, String)]) -> Option<(i64, String)> {
+        events.last().map(|(e, mac)| {
+            let mac = decode_mac(mac).unwrap();
+            (e.seq, hex::encode(head_mac(&KEY, e.seq, &mac)))
+        })
+    }
+
+    fn verify_with_head(
+        events: &[(EventRecord, String)],
+        head: Option<(i64, String)>,
+    ) -> Result<i64, i64> {
+        let mut v = ChainVerifier::new(&KEY);
+        for (e, mac) in events {
+            v.check(e, mac)?;
+        }
+        v.check_head(head.as_ref().map(|(s, m)| (*s, m.as_str())))?;
+        Ok(v.checked())
+    }
+
+    #[test]
+    fn a_tail_deletion_is_found_by_the_head() {
+        let events = chain(5);
+        let head = head_of(&events);
+        assert_eq!(verify_with_head(&events, head.clone()), Ok(5));
+        assert_eq!(verify_with_head(&events[..3], head.clone()), Err(4));
+        assert_eq!(verify_with_head(&[], head), Err(1));
+        assert_eq!(verify_with_head(&events, None), Err(5));
+        assert_eq!(verify_with_head(&[], None), Ok(0));
+    }
+
+    #[test]
+    fn a_forged_or_stale_head_is_found() {
+        let events = chain(5);
+        // A head rebuilt for the shorter trail without the key.
+        let forged = Some((3, hex::encode([7u8; 32])));
+        assert_eq!(verify_with_head(&events[..3], forged), Err(3));
+        // A head rolled back to an earlier, genuine state.
+        let stale = head_of(&events[..3]);
+        assert_eq!(verify_with_head(&events, stale), Err(4));
+        // The pre-head placeholder is accepted only at the last event.
+        assert_eq!(verify_with_head(&events, Some((5, String::new()))), Ok(5));
+        assert_eq!(
+            verify_with_head(&events[..4], Some((5, String::new()))),
+            Err(5)
+        );
     }
 
     #[test]

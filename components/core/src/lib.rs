@@ -5,6 +5,7 @@
 //!
 //! This file only wires the WIT exports to the modules and converts types.
 
+mod areas;
 mod audit;
 mod audit_chain;
 mod bootstrap;
@@ -59,33 +60,33 @@ impl wit_storage::Guest for Core {
     fn execute(
         statements: Vec<wit_storage::Statement>,
     ) -> Result<Vec<wit_storage::Outcome>, types::Error> {
-        let statements = statements
-            .into_iter()
-            .map(|s| storage::Statement {
-                sql: s.sql,
-                params: s.params.into_iter().map(to_sqlite).collect(),
-            })
-            .collect::<Vec<_>>();
-        let outcomes = storage::execute(&statements).map_err(to_wit)?;
-        Ok(outcomes
-            .into_iter()
-            .map(|o| wit_storage::Outcome {
-                changes: o.changes,
-                last_insert_rowid: o.last_insert_rowid,
-            })
-            .collect())
+        let outcomes = storage::execute(&to_statements(statements)).map_err(to_wit)?;
+        Ok(to_outcomes(outcomes))
+    }
+
+    fn execute_audited(
+        statements: Vec<wit_storage::Statement>,
+        events: Vec<wit_audit::Event>,
+    ) -> Result<Vec<wit_storage::Outcome>, types::Error> {
+        let events = events.into_iter().map(to_new_event).collect();
+        let outcomes =
+            storage::execute_audited(&to_statements(statements), events).map_err(to_wit)?;
+        Ok(to_outcomes(outcomes))
     }
 
     fn seal(scope: String, plaintext: Vec<u8>) -> Result<(), types::Error> {
         let plaintext = zeroize::Zeroizing::new(plaintext);
+        own_scope(&scope)?;
         sealed::seal(&scope, &plaintext).map_err(to_wit)
     }
 
     fn unseal(scope: String) -> Result<Option<Vec<u8>>, types::Error> {
+        own_scope(&scope)?;
         sealed::unseal(&scope).map_err(to_wit)
     }
 
     fn forget(scope: String) -> Result<(), types::Error> {
+        own_scope(&scope)?;
         sealed::forget(&scope).map_err(to_wit)
     }
 }
@@ -126,15 +127,7 @@ impl crypto::Guest for Core {
 
 impl wit_audit::Guest for Core {
     fn append(e: wit_audit::Event) -> Result<i64, types::Error> {
-        audit::append(audit::NewEvent {
-            actor: e.actor,
-            action: e.action,
-            target: e.target,
-            decision: e.decision,
-            purpose: e.purpose,
-            detail: e.detail,
-        })
-        .map_err(to_wit)
+        audit::append(to_new_event(e)).map_err(to_wit)
     }
 
     fn verify() -> Result<i64, i64> {
@@ -155,6 +148,44 @@ impl wit_settings::Guest for Core {
             Err(_) => None,
         }
     }
+}
+
+fn to_statements(statements: Vec<wit_storage::Statement>) -> Vec<storage::Statement> {
+    statements
+        .into_iter()
+        .map(|s| storage::Statement {
+            sql: s.sql,
+            params: s.params.into_iter().map(to_sqlite).collect(),
+        })
+        .collect()
+}
+
+fn to_outcomes(outcomes: Vec<storage::Outcome>) -> Vec<wit_storage::Outcome> {
+    outcomes
+        .into_iter()
+        .map(|o| wit_storage::Outcome {
+            changes: o.changes,
+            last_insert_rowid: o.last_insert_rowid,
+        })
+        .collect()
+}
+
+fn to_new_event(e: wit_audit::Event) -> audit::NewEvent {
+    audit::NewEvent {
+        actor: e.actor,
+        action: e.action,
+        target: e.target,
+        decision: e.decision,
+        purpose: e.purpose,
+        detail: e.detail,
+    }
+}
+
+/// Sealed scopes belong to one area each (`secret/...` to secrets).
+fn own_scope(scope: &str) -> Result<(), types::Error> {
+    areas::current()
+        .and_then(|grant| grant.check_scope(scope))
+        .map_err(to_wit)
 }
 
 fn to_wit(e: VaultError) -> types::Error {

@@ -11,8 +11,10 @@
 enum Token<'a> {
     /// A keyword, identifier or number.
     Word(&'a str),
-    /// A quoted string or identifier.
+    /// A quoted string (`'...'`).
     Quoted,
+    /// A quoted identifier (`"..."`, `` `...` ``, `[...]`).
+    QuotedName,
     /// Any other single character, e.g. `(`, `)`, `,`, `;`.
     Symbol(char),
 }
@@ -67,7 +69,11 @@ fn tokens(text: &str) -> Vec<Spanned<'_>> {
                 }
             }
             out.push(Spanned {
-                token: Token::Quoted,
+                token: if c == '\'' {
+                    Token::Quoted
+                } else {
+                    Token::QuotedName
+                },
                 start,
                 end: i,
             });
@@ -244,6 +250,79 @@ fn main_keyword_after_with<'a>(toks: &[Spanned<'a>]) -> Option<Token<'a>> {
     None
 }
 
+/// The names a statement refers to, as far as table access is concerned.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Names {
+    /// Every bare word, lower-cased: table names are among them wherever they appear
+    /// (FROM, JOIN, subqueries, `main.x`), along with keywords, columns and aliases.
+    pub words: Vec<String>,
+    /// The tables the statement writes: after `INSERT [OR x] INTO`, `REPLACE INTO`,
+    /// `UPDATE [OR x]` and `DELETE FROM`, lower-cased, schema prefix dropped.
+    pub written: Vec<String>,
+    /// Whether a quoted identifier appears; it could name any table, so callers that
+    /// police table access refuse it.
+    pub quoted_names: bool,
+}
+
+/// Collects [`Names`] from one statement.
+pub fn names(sql: &str) -> Names {
+    let toks = tokens(sql);
+    let mut out = Names::default();
+    for (n, t) in toks.iter().enumerate() {
+        match t.token {
+            Token::Word(w) => out.words.push(w.to_ascii_lowercase()),
+            Token::QuotedName => out.quoted_names = true,
+            _ => {}
+        }
+        if let Some(target) = write_target(&toks[n..]) {
+            out.written.push(target.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// The table written by a statement that starts at `toks[0]`, if it is a write keyword.
+fn write_target<'a>(toks: &[Spanned<'a>]) -> Option<&'a str> {
+    let word = |i: usize| match toks.get(i).map(|t| t.token) {
+        Some(Token::Word(w)) => Some(w),
+        _ => None,
+    };
+    let first = word(0)?;
+    // Skip `OR REPLACE` / `OR IGNORE` ... after INSERT and UPDATE.
+    let after_or = |i: usize| {
+        if word(i).is_some_and(|w| w.eq_ignore_ascii_case("OR")) {
+            i + 2
+        } else {
+            i
+        }
+    };
+    let at = if first.eq_ignore_ascii_case("INSERT") {
+        let i = after_or(1);
+        word(i).filter(|w| w.eq_ignore_ascii_case("INTO"))?;
+        i + 1
+    } else if first.eq_ignore_ascii_case("REPLACE") {
+        word(1).filter(|w| w.eq_ignore_ascii_case("INTO"))?;
+        2
+    } else if first.eq_ignore_ascii_case("DELETE") {
+        word(1).filter(|w| w.eq_ignore_ascii_case("FROM"))?;
+        2
+    } else if first.eq_ignore_ascii_case("UPDATE") {
+        after_or(1)
+    } else {
+        return None;
+    };
+    let name = word(at)?;
+    // `ON CONFLICT DO UPDATE SET ...` names no table.
+    if name.eq_ignore_ascii_case("SET") {
+        return None;
+    }
+    // `main.t`: the table is after the dot.
+    if toks.get(at + 1).map(|t| t.token) == Some(Token::Symbol('.')) {
+        return word(at + 2);
+    }
+    Some(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,5 +425,33 @@ mod tests {
             check_read_only("WITH x AS (SELECT 1"),
             Err(NotReadOnly::Writes)
         );
+    }
+
+    #[test]
+    fn names_finds_tables_read_and_written() {
+        let n = names(
+            "INSERT OR IGNORE INTO main.secrets (a) SELECT x FROM folders f \
+             JOIN (SELECT 1 FROM users) u ON 1 ON CONFLICT (a) DO UPDATE SET a = 1",
+        );
+        assert_eq!(n.written, vec!["secrets"]);
+        for w in ["secrets", "folders", "users", "main"] {
+            assert!(n.words.iter().any(|x| x == w), "{w}");
+        }
+        assert!(!n.quoted_names);
+        assert_eq!(names("update OR replace T set x = 1").written, vec!["t"]);
+        assert_eq!(
+            names("DELETE FROM audit_events").written,
+            vec!["audit_events"]
+        );
+        assert_eq!(names("REPLACE INTO a VALUES (1)").written, vec!["a"]);
+        assert!(names("SELECT 'users' FROM x")
+            .words
+            .iter()
+            .all(|w| w != "users"));
+        assert!(names("SELECT * FROM \"users\"").quoted_names);
+        assert!(names("SELECT * FROM [users]").quoted_names);
+        assert!(names("SELECT * FROM `users`").quoted_names);
+        let with = names("WITH x AS (SELECT 1) DELETE FROM audit_head WHERE 1");
+        assert_eq!(with.written, vec!["audit_head"]);
     }
 }

@@ -1,11 +1,12 @@
-//! storage.query and storage.execute: the API components' SQL, checked and run on the
-//! instance's connection.
+//! storage.query and storage.execute: the API components' SQL, checked against the
+//! calling area's grant and run on the instance's connection.
 
 use spin_sdk::sqlite3::{QueryResult, Value};
 
-use crate::db::with_db;
+use crate::db::{with_db, Db};
 use crate::error::VaultError;
 use crate::sql_script::{self, NotReadOnly};
+use crate::{areas, audit, keys};
 
 pub struct Statement {
     pub sql: String,
@@ -19,7 +20,7 @@ pub struct Outcome {
 
 /// Statements that would end, nest or escape `execute`'s transaction, or change the
 /// connection under the other statements.
-const NOT_IN_EXECUTE: [&str; 10] = [
+const NOT_IN_EXECUTE: [&str; 15] = [
     "BEGIN",
     "COMMIT",
     "END",
@@ -30,6 +31,12 @@ const NOT_IN_EXECUTE: [&str; 10] = [
     "DETACH",
     "PRAGMA",
     "VACUUM",
+    // The schema is the migrations' alone.
+    "CREATE",
+    "DROP",
+    "ALTER",
+    "REINDEX",
+    "ANALYZE",
 ];
 
 /// Statements after which SQLite's `changes()` counts this statement's rows; after any
@@ -46,16 +53,43 @@ pub fn query(sql: &str, params: &[Value]) -> Result<QueryResult, VaultError> {
             }
         })
     })?;
+    areas::current()?.check_sql(sql)?;
     with_db(|db| db.run(sql, params))
 }
 
+/// storage.execute-audited: the statements and the audit events they earn, in one
+/// transaction, so a change never commits without its record or the other way round.
+pub fn execute_audited(
+    statements: &[Statement],
+    events: Vec<audit::NewEvent>,
+) -> Result<Vec<Outcome>, VaultError> {
+    audit::check_all(&events)?;
+    let key = keys::audit_key()?;
+    run_checked(statements, |db| {
+        events
+            .into_iter()
+            .try_for_each(|e| audit::append_in(db, &key, e).map(|_| ()))
+    })
+}
+
 pub fn execute(statements: &[Statement]) -> Result<Vec<Outcome>, VaultError> {
+    if statements.is_empty() {
+        return Ok(Vec::new());
+    }
+    run_checked(statements, |_| Ok(()))
+}
+
+/// Checks the statements against the area's grant, then runs them and `then` in one
+/// write transaction.
+fn run_checked(
+    statements: &[Statement],
+    then: impl FnOnce(&Db) -> Result<(), VaultError>,
+) -> Result<Vec<Outcome>, VaultError> {
+    let grant = areas::current()?;
     let mut counts = Vec::with_capacity(statements.len());
     for (i, s) in statements.iter().enumerate() {
         counts.push(check_for_execute(i, &s.sql)?);
-    }
-    if statements.is_empty() {
-        return Ok(Vec::new());
+        grant.check_sql(&s.sql)?;
     }
     with_db(|db| {
         db.transaction(|db| {
@@ -67,6 +101,7 @@ pub fn execute(statements: &[Statement]) -> Result<Vec<Outcome>, VaultError> {
                     last_insert_rowid: db.last_insert_rowid(),
                 });
             }
+            then(db)?;
             Ok(outcomes)
         })
     })
@@ -104,6 +139,9 @@ mod tests {
             "savepoint a",
             "PRAGMA foreign_keys = OFF",
             "ATTACH 'x' AS y",
+            "CREATE TRIGGER t AFTER INSERT ON users BEGIN DELETE FROM audit_events; END",
+            "DROP TABLE audit_events",
+            "CREATE TABLE t (x)",
             "",
             "-- nothing",
             "INSERT INTO a VALUES (1); DELETE FROM a",
@@ -120,7 +158,6 @@ mod tests {
         assert_eq!(check_for_execute(0, "insert into a values (?)"), Ok(true));
         assert_eq!(check_for_execute(0, "UPDATE a SET x = 1;"), Ok(true));
         assert_eq!(check_for_execute(0, "DELETE FROM a"), Ok(true));
-        assert_eq!(check_for_execute(0, "CREATE TABLE t (x)"), Ok(false));
         assert_eq!(check_for_execute(0, "SELECT 1"), Ok(false));
     }
 }

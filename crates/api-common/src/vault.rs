@@ -89,6 +89,16 @@ impl Db {
     pub fn execute(statements: Vec<Statement>) -> Result<Vec<Outcome>> {
         Ok(storage::execute(&statements)?)
     }
+
+    /// Runs the statements and appends `events` to the audit trail in one transaction,
+    /// so a change and its record commit together or not at all.
+    pub fn execute_audited(
+        statements: Vec<Statement>,
+        events: &[AuditEvent<'_>],
+    ) -> Result<Vec<Outcome>> {
+        let events: Vec<wit_audit::Event> = events.iter().map(AuditEvent::to_wit).collect();
+        Ok(storage::execute_audited(&statements, &events)?)
+    }
 }
 
 /// A non-secret app setting (a Spin variable the core hands out), parsed; `default`
@@ -134,20 +144,27 @@ pub struct AuditEvent<'a> {
     pub detail: &'a str,
 }
 
-/// Appends an event to the audit trail; returns its sequence number.
+impl AuditEvent<'_> {
+    fn to_wit(&self) -> wit_audit::Event {
+        let decision = match self.decision {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+        };
+        wit_audit::Event {
+            actor: self.actor.to_owned(),
+            action: self.action.to_owned(),
+            target: self.target.to_owned(),
+            decision: decision.to_owned(),
+            purpose: self.purpose.to_owned(),
+            detail: self.detail.to_owned(),
+        }
+    }
+}
+
+/// Appends an event to the audit trail on its own; returns its sequence number. A write
+/// and its event go together through [`Db::execute_audited`] instead.
 pub fn audit(event: AuditEvent<'_>) -> Result<i64> {
-    let decision = match event.decision {
-        Decision::Allow => "allow",
-        Decision::Deny => "deny",
-    };
-    Ok(wit_audit::append(&wit_audit::Event {
-        actor: event.actor.to_owned(),
-        action: event.action.to_owned(),
-        target: event.target.to_owned(),
-        decision: decision.to_owned(),
-        purpose: event.purpose.to_owned(),
-        detail: event.detail.to_owned(),
-    })?)
+    Ok(wit_audit::append(&event.to_wit())?)
 }
 
 /// Query results with access to columns by name.
