@@ -59,7 +59,101 @@ pub struct TestApp {
     manifest: PathBuf,
     state: tempfile::TempDir,
     env: BTreeMap<String, String>,
-    running: Option<Running>,
+    running: Option<Host>,
+}
+
+/// Names the Spin CLI to run the suite under instead of the runner (`spin up`); tests
+/// that need the runner's own clock or internals are skipped there (see `.ci/run`).
+pub const SPIN_ENV: &str = "EDGESAFE_TEST_SPIN";
+
+/// What serves the app: the runner in this process, or a real `spin up`.
+enum Host {
+    Runner(Running),
+    Spin(SpinUp),
+}
+
+impl Host {
+    fn addr(&self) -> std::net::SocketAddr {
+        match self {
+            Host::Runner(r) => r.addr(),
+            Host::Spin(s) => s.addr,
+        }
+    }
+
+    fn stop(self) -> anyhow::Result<()> {
+        match self {
+            Host::Runner(r) => r.stop(),
+            Host::Spin(s) => s.stop(),
+        }
+    }
+}
+
+/// A `spin up` child process on a free loopback port.
+struct SpinUp {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+impl SpinUp {
+    fn start(spin: &str, app: &TestApp) -> anyhow::Result<Self> {
+        // Spin picks no free port itself: take one and hand it over.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let mut child = std::process::Command::new(spin)
+            .arg("up")
+            .arg("-f")
+            .arg(&app.manifest)
+            .arg("--listen")
+            .arg(addr.to_string())
+            .arg("--state-dir")
+            .arg(app.state.path())
+            .envs(&app.env)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(app.state.path().join("spin-up.log"))?)
+            .spawn()?;
+        // Ready when it answers HTTP; the first start compiles every component.
+        let deadline = std::time::Instant::now() + Duration::from_secs(180);
+        loop {
+            if let Some(status) = child.try_wait()? {
+                let log = std::fs::read_to_string(app.state.path().join("spin-up.log"))
+                    .unwrap_or_default();
+                anyhow::bail!("spin up exited ({status}): {log}");
+            }
+            if std::net::TcpStream::connect(addr).is_ok() {
+                return Ok(SpinUp { child, addr });
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                anyhow::bail!("spin up did not listen on {addr} in time");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stop(mut self) -> anyhow::Result<()> {
+        // SIGTERM, as a user's Ctrl-C would, so Spin closes its stores.
+        let _ = std::process::Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while self.child.try_wait()?.is_none() {
+            if std::time::Instant::now() > deadline {
+                self.child.kill()?;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SpinUp {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 pub struct Reply {
@@ -137,8 +231,23 @@ impl TestApp {
         }
     }
 
-    fn boot(&self) -> anyhow::Result<Running> {
-        Running::start(&self.config(), "127.0.0.1:0".parse()?)
+    fn boot(&self) -> anyhow::Result<Host> {
+        match std::env::var(SPIN_ENV) {
+            Ok(spin) if !spin.is_empty() => Ok(Host::Spin(SpinUp::start(&spin, self)?)),
+            _ => Ok(Host::Runner(Running::start(
+                &self.config(),
+                "127.0.0.1:0".parse()?,
+            )?)),
+        }
+    }
+
+    /// The runner serving the app; panics under real Spin, where the tests that need it
+    /// are skipped (the list is in `.ci/run`).
+    pub fn runner(&self) -> &Running {
+        match self.running.as_ref().expect("running") {
+            Host::Runner(r) => r,
+            Host::Spin(_) => panic!("this test needs the runner; skip it under {SPIN_ENV}"),
+        }
     }
 
     /// Restarts on the same state directory with some variables changed.
@@ -167,12 +276,7 @@ impl TestApp {
 
     /// Moves the guests' wall clock forward.
     pub fn advance_clock(&self, by: Duration) {
-        self.running
-            .as_ref()
-            .expect("running")
-            .app()
-            .clock()
-            .advance(by);
+        self.runner().app().clock().advance(by);
     }
 
     /// Sends a request; `path` is appended to the base URL verbatim.

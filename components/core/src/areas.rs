@@ -51,6 +51,7 @@ const GROUP_MEMBERS: &str = "group_members";
 const GROUP_FEATURES: &str = "group_features";
 const CREDENTIALS: &str = "credentials";
 const SESSIONS: &str = "sessions";
+const AUTH_FAILURES: &str = "auth_failures";
 const FOLDERS: &str = "folders";
 const FOLDER_FAVORITES: &str = "folder_favorites";
 const SECRETS: &str = "secrets";
@@ -72,6 +73,7 @@ const IDENTITY: &[&str] = &[
     GROUP_FEATURES,
     CREDENTIALS,
     SESSIONS,
+    AUTH_FAILURES,
 ];
 
 /// Who is who, as the Secrets Safe areas need it to resolve grants and owners.
@@ -106,8 +108,9 @@ const fn grant(
 
 /// Every grant. Reads include the written tables.
 static GRANTS: &[Grant] = &[
-    // Authenticates every request: credentials, sessions and who the user is.
-    grant("gateway", &[IDENTITY], &[], &[]),
+    // Authenticates every request: credentials, sessions and who the user is; counts
+    // failed sign-ins per source.
+    grant("gateway", &[IDENTITY], &[AUTH_FAILURES], &[]),
     // Users, groups, keys, sessions; reads safes and grants to refuse deleting a group
     // that still holds them.
     grant(
