@@ -8,11 +8,14 @@ use rusqlite::OptionalExtension;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use wasmtime::component::Resource;
 
+/// One store: Spin's layout, a `spin_key_value` table keyed by (store, key) with the
+/// label as `store`, on one connection opened as Spin opens it (no pragmas), so a state
+/// directory moves between the runner and `spin up` unchanged.
 pub struct Store {
     conn: Mutex<rusqlite::Connection>,
+    label: String,
     pub path: PathBuf,
 }
 
@@ -30,20 +33,49 @@ impl Stores {
         let mut by_label = HashMap::new();
         for (label, path) in labels {
             let conn = rusqlite::Connection::open(&path)?;
-            conn.busy_timeout(Duration::from_secs(5))?;
-            conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.execute_batch(
                 "CREATE TABLE IF NOT EXISTS spin_key_value (
-                    key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+                    store TEXT NOT NULL,
+                    key   TEXT NOT NULL,
+                    value BLOB NOT NULL,
+                    PRIMARY KEY (store, key))",
             )?;
+            upgrade_keyed_by_key_alone(&conn, &label)?;
             let store = Store {
                 conn: Mutex::new(conn),
+                label: label.clone(),
                 path,
             };
             by_label.insert(label, Arc::new(store));
         }
         Ok(Self { by_label })
     }
+}
+
+/// Earlier runners keyed the table by `key` alone; move such rows under `label`.
+fn upgrade_keyed_by_key_alone(conn: &rusqlite::Connection, label: &str) -> rusqlite::Result<()> {
+    let has_store: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('spin_key_value') WHERE name = 'store'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_store {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "BEGIN;
+         ALTER TABLE spin_key_value RENAME TO spin_key_value_old;
+         CREATE TABLE spin_key_value (
+             store TEXT NOT NULL,
+             key   TEXT NOT NULL,
+             value BLOB NOT NULL,
+             PRIMARY KEY (store, key));",
+    )?;
+    conn.execute(
+        "INSERT INTO spin_key_value (store, key, value) SELECT ?1, key, value FROM spin_key_value_old",
+        [label],
+    )?;
+    conn.execute_batch("DROP TABLE spin_key_value_old; COMMIT;")
 }
 
 fn other(e: impl std::fmt::Display) -> Error {
@@ -77,9 +109,10 @@ impl HostStore for RequestState {
     }
 
     fn get(&mut self, this: Resource<StoreHandle>, key: String) -> Result<Option<Vec<u8>>, Error> {
-        self.store(&this)?.with(|c| {
-            c.prepare_cached("SELECT value FROM spin_key_value WHERE key = ?1")?
-                .query_row([&key], |r| r.get(0))
+        let store = self.store(&this)?;
+        store.with(|c| {
+            c.prepare_cached("SELECT value FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+                .query_row([&store.label, &key], |r| r.get(0))
                 .optional()
         })
     }
@@ -90,20 +123,22 @@ impl HostStore for RequestState {
         key: String,
         value: Vec<u8>,
     ) -> Result<(), Error> {
-        self.store(&this)?.with(|c| {
+        let store = self.store(&this)?;
+        store.with(|c| {
             c.prepare_cached(
-                "INSERT INTO spin_key_value (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
             )?
-            .execute(rusqlite::params![key, value])
+            .execute(rusqlite::params![store.label, key, value])
             .map(|_| ())
         })
     }
 
     fn delete(&mut self, this: Resource<StoreHandle>, key: String) -> Result<(), Error> {
-        self.store(&this)?.with(|c| {
-            c.prepare_cached("DELETE FROM spin_key_value WHERE key = ?1")?
-                .execute([&key])
+        let store = self.store(&this)?;
+        store.with(|c| {
+            c.prepare_cached("DELETE FROM spin_key_value WHERE store = ?1 AND key = ?2")?
+                .execute([&store.label, &key])
                 .map(|_| ())
         })
     }
@@ -113,9 +148,11 @@ impl HostStore for RequestState {
     }
 
     fn get_keys(&mut self, this: Resource<StoreHandle>) -> Result<Vec<String>, Error> {
-        self.store(&this)?.with(|c| {
-            let mut stmt = c.prepare_cached("SELECT key FROM spin_key_value ORDER BY key")?;
-            let keys = stmt.query_map([], |r| r.get(0))?;
+        let store = self.store(&this)?;
+        store.with(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ?1 ORDER BY key")?;
+            let keys = stmt.query_map([&store.label], |r| r.get(0))?;
             keys.collect()
         })
     }
@@ -132,5 +169,36 @@ impl RequestState {
             .get(handle)
             .map(|h| h.store.clone())
             .map_err(other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_of_an_earlier_runner_moves_under_its_label() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kv.db");
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE spin_key_value (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+             INSERT INTO spin_key_value VALUES ('sealed/a', x'01');",
+        )
+        .unwrap();
+        drop(old);
+        let stores = Stores::new([("default".to_string(), path.clone())]).unwrap();
+        let store = stores.by_label["default"].clone();
+        let rows: Vec<(String, String)> = store
+            .with(|c| {
+                c.prepare("SELECT store, key FROM spin_key_value")?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .unwrap();
+        assert_eq!(rows, vec![("default".to_string(), "sealed/a".to_string())]);
+        // Opening again changes nothing.
+        drop(stores);
+        Stores::new([("default".to_string(), path)]).unwrap();
     }
 }

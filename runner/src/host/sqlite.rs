@@ -8,11 +8,12 @@ use rusqlite::types::ValueRef;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use wasmtime::component::Resource;
 
-/// Connections are pooled per database: opening a file and setting pragmas on every
-/// request would cost more than most queries.
+/// Connections are pooled per database: opening a file on every request would cost more
+/// than most queries. They are opened as Spin opens them, with no pragmas of the
+/// runner's own: what the app needs (journal mode, busy timeout) it sets itself, so the
+/// runner cannot hide a difference from `spin up`.
 pub struct Pool {
     path: PathBuf,
     idle: Mutex<Vec<rusqlite::Connection>>,
@@ -54,11 +55,7 @@ impl Databases {
 
 impl Pool {
     fn connect(&self) -> anyhow::Result<rusqlite::Connection> {
-        let conn = rusqlite::Connection::open(&self.path)?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        Ok(conn)
+        Ok(rusqlite::Connection::open(&self.path)?)
     }
 
     fn take(&self) -> anyhow::Result<rusqlite::Connection> {
