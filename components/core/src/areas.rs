@@ -43,6 +43,8 @@ pub struct Grant {
     write: &'static [&'static str],
     /// Prefixes of the sealed scopes the area may seal, unseal and forget.
     scopes: &'static [&'static str],
+    /// Whether the area may read and check the audit trail (every area appends).
+    reads_audit: bool,
 }
 
 const USERS: &str = "users";
@@ -103,6 +105,7 @@ const fn grant(
         read,
         write,
         scopes,
+        reads_audit: false,
     }
 }
 
@@ -144,13 +147,21 @@ static GRANTS: &[Grant] = &[
         &[FOLDERS, SAFE_PERMISSIONS],
         &[],
     ),
+    // Reads the audit trail for auditors; resolves user names.
+    Grant {
+        reads_audit: true,
+        ..grant("audit", &[DIRECTORY], &[], &[])
+    },
     // The test fixture that exercises the core directly.
-    grant(
-        "probe",
-        &[&["schema_migrations"]],
-        &[PASSWORD_RULES],
-        &["secret/", "probe/"],
-    ),
+    Grant {
+        reads_audit: true,
+        ..grant(
+            "probe",
+            &[&["schema_migrations"]],
+            &[PASSWORD_RULES],
+            &["secret/", "probe/"],
+        )
+    },
 ];
 
 /// Every table of the schema that some grant or the core names.
@@ -194,6 +205,15 @@ impl Grant {
             }
         }
         Ok(())
+    }
+
+    /// Whether the area may read the audit trail.
+    pub fn check_audit_reader(&self) -> Result<(), VaultError> {
+        if self.reads_audit {
+            Ok(())
+        } else {
+            Err(refused(self, "the audit trail is not this area's to read"))
+        }
     }
 
     /// Whether the area owns the sealed `scope`.
@@ -269,6 +289,14 @@ mod tests {
         assert!(g("safes")
             .check_sql("INSERT INTO secret_versions (secret_id) VALUES (1)")
             .is_err());
+    }
+
+    #[test]
+    fn only_the_audit_area_reads_the_trail() {
+        assert!(g("audit").check_audit_reader().is_ok());
+        for name in ["gateway", "identity", "folders", "secrets", "safes"] {
+            assert!(g(name).check_audit_reader().is_err(), "{name}");
+        }
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use spin_sdk::sqlite3::Value;
 
-use crate::audit_chain::{decode_mac, event_mac, head_mac, ChainVerifier, EventRecord, GENESIS};
+use crate::audit_chain::{
+    decode_mac, event_mac, head_mac, Break, BreakKind, ChainVerifier, EventRecord, GENESIS,
+};
 use crate::clock;
 use crate::db::{first_integer, first_text, with_db, Db};
 use crate::error::VaultError;
@@ -25,7 +27,7 @@ pub struct NewEvent {
 }
 
 pub fn append(e: NewEvent) -> Result<i64, VaultError> {
-    check(&e)?;
+    check_event(&e)?;
     let key = keys::audit_key()?;
     with_db(|db| db.transaction(|db| append_in(db, &key, e)))
 }
@@ -93,10 +95,10 @@ pub fn append_in(db: &Db, key: &[u8; 32], e: NewEvent) -> Result<i64, VaultError
 
 /// Checks events before any write, so a bad one refuses the whole transaction early.
 pub fn check_all(events: &[NewEvent]) -> Result<(), VaultError> {
-    events.iter().try_for_each(check)
+    events.iter().try_for_each(check_event)
 }
 
-fn check(e: &NewEvent) -> Result<(), VaultError> {
+fn check_event(e: &NewEvent) -> Result<(), VaultError> {
     if e.decision != "allow" && e.decision != "deny" {
         return Err(VaultError::invalid(
             "audit decision must be `allow` or `deny`",
@@ -123,14 +125,21 @@ fn check(e: &NewEvent) -> Result<(), VaultError> {
     Ok(())
 }
 
-/// Ok(number of events) when the whole chain verifies, else Err(seq of the first
-/// event that does not). The WIT result has no room for "could not check at all"
-/// (database or keys unavailable); that is reported as Err(0), which no event has.
-pub fn verify() -> Result<i64, i64> {
-    let key = keys::audit_key().map_err(|e| {
-        eprintln!("edgesafe-core: audit verify cannot read the audit key: {e}");
-        0
-    })?;
+/// Why [`check_chain`] failed: the chain is broken, or it could not be read at all (database
+/// or keys unavailable; the reason is logged).
+pub enum CheckFailure {
+    Broken(Break),
+    Unavailable,
+}
+
+/// Ok(number of events) when the whole chain and its head verify, else the first event
+/// that does not.
+pub fn check_chain() -> Result<i64, CheckFailure> {
+    let unavailable = |what: &str, e: VaultError| {
+        eprintln!("edgesafe-core: audit check cannot read {what}: {e}");
+        CheckFailure::Unavailable
+    };
+    let key = keys::audit_key().map_err(|e| unavailable("the audit key", e))?;
     let mut verifier = ChainVerifier::new(&key);
     loop {
         let page = with_db(|db| {
@@ -140,26 +149,115 @@ pub fn verify() -> Result<i64, i64> {
                 &[Value::Integer(verifier.checked()), Value::Integer(PAGE)],
             )
         })
-        .map_err(|e| {
-            eprintln!("edgesafe-core: audit verify cannot read events: {e}");
-            0
-        })?;
+        .map_err(|e| unavailable("events", e))?;
         if page.rows.is_empty() {
             let head = with_db(|db| db.run("SELECT seq, mac FROM audit_head WHERE id = 1", &[]))
-                .map_err(|e| {
-                    eprintln!("edgesafe-core: audit verify cannot read the chain head: {e}");
-                    0
-                })?;
+                .map_err(|e| unavailable("the chain head", e))?;
             let head =
                 first_integer(&head, 0).map(|seq| (seq, first_text(&head, 1).unwrap_or("-")));
-            verifier.check_head(head)?;
+            verifier.check_head(head).map_err(CheckFailure::Broken)?;
             return Ok(verifier.checked());
         }
         for row in &page.rows {
-            let (record, mac) = decode_row(&row.values)?;
-            verifier.check(&record, &mac)?;
+            let (record, mac) = decode_row(&row.values).map_err(|seq| {
+                CheckFailure::Broken(Break {
+                    seq,
+                    kind: BreakKind::Edited,
+                })
+            })?;
+            verifier
+                .check(&record, &mac)
+                .map_err(CheckFailure::Broken)?;
         }
     }
+}
+
+/// [`check_chain`] as the WIT's `verify` has it: Err(seq of the first bad event), and Err(0),
+/// which no event has, when the chain could not be read at all.
+pub fn verify() -> Result<i64, i64> {
+    check_chain().map_err(|failure| match failure {
+        CheckFailure::Broken(b) => b.seq,
+        CheckFailure::Unavailable => 0,
+    })
+}
+
+/// What `read` selects; see the WIT's `event-filter`.
+pub struct Filter {
+    pub actors: Vec<String>,
+    pub action_prefixes: Vec<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub after_seq: i64,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+/// The most events one `read` answers.
+pub const MAX_READ: u32 = 1000;
+
+pub struct StoredEvent {
+    pub record: EventRecord,
+    pub mac: String,
+}
+
+/// Events matching `filter`, oldest first, and how many match in all. The SQL is made
+/// of fixed fragments; every value is a bound parameter.
+pub fn read(filter: &Filter) -> Result<(i64, Vec<StoredEvent>), VaultError> {
+    let mut conditions = vec!["seq > ?".to_string()];
+    let mut params = vec![Value::Integer(filter.after_seq)];
+    if !filter.actors.is_empty() {
+        conditions.push(format!(
+            "actor IN ({})",
+            vec!["?"; filter.actors.len()].join(", ")
+        ));
+        params.extend(filter.actors.iter().cloned().map(Value::Text));
+    }
+    if !filter.action_prefixes.is_empty() {
+        // substr rather than LIKE: `_` and `%` in an action are not wildcards.
+        let one = "substr(action, 1, length(?)) = ?";
+        conditions.push(format!(
+            "({})",
+            vec![one; filter.action_prefixes.len()].join(" OR ")
+        ));
+        for prefix in &filter.action_prefixes {
+            params.push(Value::Text(prefix.clone()));
+            params.push(Value::Text(prefix.clone()));
+        }
+    }
+    if let Some(since) = filter.since {
+        conditions.push("at >= ?".into());
+        params.push(Value::Integer(since));
+    }
+    if let Some(until) = filter.until {
+        conditions.push("at <= ?".into());
+        params.push(Value::Integer(until));
+    }
+    let clause = conditions.join(" AND ");
+    let limit = filter.limit.min(MAX_READ);
+    with_db(|db| {
+        let total = db.run(
+            &format!("SELECT COUNT(*) FROM audit_events WHERE {clause}"),
+            &params,
+        )?;
+        let total = first_integer(&total, 0).unwrap_or(0);
+        let mut page_params = params.clone();
+        page_params.push(Value::Integer(i64::from(limit)));
+        page_params.push(Value::Integer(i64::from(filter.offset)));
+        let page = db.run(
+            &format!(
+                "SELECT seq, at, actor, action, target, decision, purpose, detail, mac \
+                 FROM audit_events WHERE {clause} ORDER BY seq LIMIT ? OFFSET ?"
+            ),
+            &page_params,
+        )?;
+        let mut events = Vec::with_capacity(page.rows.len());
+        for row in &page.rows {
+            let (record, mac) = decode_row(&row.values)
+                .map_err(|seq| VaultError::io(format!("audit event {seq} is unreadable")))?;
+            events.push(StoredEvent { record, mac });
+        }
+        Ok((total, events))
+    })
 }
 
 /// A stored event; a column of the wrong type makes the event bad (Err(seq)).

@@ -78,6 +78,31 @@ pub fn decode_mac(text: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// Why the chain does not verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakKind {
+    /// An event's content or MAC is not what was written (or its order was changed
+    /// and the numbers rewritten to hide it).
+    Edited,
+    /// Events are gone: a gap in the numbers, or the head names events that are not there.
+    Missing,
+    /// An event is out of order: its number is not above the one before.
+    Reordered,
+}
+
+/// The first event that does not verify, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Break {
+    pub seq: i64,
+    pub kind: BreakKind,
+}
+
+impl Break {
+    fn at(seq: i64, kind: BreakKind) -> Self {
+        Break { seq, kind }
+    }
+}
+
 /// Checks events one at a time, in `seq` order, so the caller can page through them.
 pub struct ChainVerifier<'k> {
     key: &'k [u8; 32],
@@ -94,16 +119,21 @@ impl<'k> ChainVerifier<'k> {
         }
     }
 
-    /// Err carries the sequence number of the first event that does not verify: a
-    /// wrong MAC, an unreadable MAC, or a sequence number out of order.
-    pub fn check(&mut self, event: &EventRecord, stored_mac: &str) -> Result<(), i64> {
-        if Some(event.seq) != self.checked.checked_add(1) {
-            return Err(event.seq);
+    /// Err names the first event that does not verify: for a gap, the first missing
+    /// number; for a wrong or unreadable MAC, or a number out of order, the event's own.
+    pub fn check(&mut self, event: &EventRecord, stored_mac: &str) -> Result<(), Break> {
+        let expected = self.checked.saturating_add(1);
+        if event.seq > expected {
+            return Err(Break::at(expected, BreakKind::Missing));
         }
-        let stored = decode_mac(stored_mac).ok_or(event.seq)?;
+        if event.seq < expected {
+            return Err(Break::at(event.seq, BreakKind::Reordered));
+        }
+        let edited = Break::at(event.seq, BreakKind::Edited);
+        let stored = decode_mac(stored_mac).ok_or(edited)?;
         keyed(self.key, &self.prev_mac, event)
             .verify_slice(&stored)
-            .map_err(|_| event.seq)?;
+            .map_err(|_| edited)?;
         self.prev_mac = stored;
         self.checked = event.seq;
         Ok(())
@@ -117,25 +147,30 @@ impl<'k> ChainVerifier<'k> {
     /// one, with a MAC made by the audit key. `head` is `(seq, mac)`, `None` when there is
     /// no head row; an empty MAC marks a trail from before heads existed, valid until
     /// its next event. Err carries the first sequence number that is missing or wrong.
-    pub fn check_head(&self, head: Option<(i64, &str)>) -> Result<(), i64> {
+    pub fn check_head(&self, head: Option<(i64, &str)>) -> Result<(), Break> {
         let Some((seq, stored)) = head else {
             return if self.checked == 0 {
                 Ok(())
             } else {
-                Err(self.checked)
+                Err(Break::at(self.checked, BreakKind::Edited))
             };
         };
-        if seq != self.checked {
-            // Events after the last one checked were removed, or the head was rolled back.
-            return Err(seq.min(self.checked) + 1);
+        if seq > self.checked {
+            // Events after the last one checked were removed.
+            return Err(Break::at(self.checked + 1, BreakKind::Missing));
+        }
+        if seq < self.checked {
+            // The head was rolled back over events that are still there.
+            return Err(Break::at(seq + 1, BreakKind::Edited));
         }
         if stored.is_empty() {
             return Ok(());
         }
-        let stored = decode_mac(stored).ok_or(seq)?;
+        let edited = Break::at(seq, BreakKind::Edited);
+        let stored = decode_mac(stored).ok_or(edited)?;
         keyed_head(self.key, seq, &self.prev_mac)
             .verify_slice(&stored)
-            .map_err(|_| seq)
+            .map_err(|_| edited)
     }
 }
 
@@ -171,6 +206,10 @@ mod tests {
     }
 
     fn verify(events: &[(EventRecord, String)]) -> Result<i64, i64> {
+        verify_kind(events).map_err(|b| b.seq)
+    }
+
+    fn verify_kind(events: &[(EventRecord, String)]) -> Result<i64, Break> {
         let mut v = ChainVerifier::new(&KEY);
         for (e, mac) in events {
             v.check(e, mac)?;
@@ -217,7 +256,7 @@ mod tests {
     fn reordering_is_found() {
         let mut events = chain(4);
         events.swap(1, 2);
-        assert_eq!(verify(&events), Err(3));
+        assert_eq!(verify(&events), Err(2));
         // Swapping the sequence numbers too does not help: the MACs chain.
         let mut events = chain(4);
         events.swap(1, 2);
@@ -227,13 +266,31 @@ mod tests {
     }
 
     #[test]
-    fn a_gap_is_found_at_the_event_after_it() {
+    fn a_gap_is_found_at_the_first_missing_number() {
         let mut events = chain(5);
         events.remove(2);
-        assert_eq!(verify(&events), Err(4));
+        assert_eq!(verify_kind(&events), Err(Break::at(3, BreakKind::Missing)));
         let mut events = chain(5);
         events.remove(0);
-        assert_eq!(verify(&events), Err(2));
+        assert_eq!(verify_kind(&events), Err(Break::at(1, BreakKind::Missing)));
+    }
+
+    #[test]
+    fn kinds_of_break_are_told_apart() {
+        let mut events = chain(4);
+        events[1].0.target = "edited".into();
+        assert_eq!(verify_kind(&events), Err(Break::at(2, BreakKind::Edited)));
+        // Read in order of seq, as verify reads them, a swap shows as a gap first.
+        let mut events = chain(4);
+        events.swap(1, 2);
+        assert_eq!(verify_kind(&events), Err(Break::at(2, BreakKind::Missing)));
+        let mut events = chain(4);
+        let second = events[1].clone();
+        events.insert(2, second);
+        assert_eq!(
+            verify_kind(&events),
+            Err(Break::at(2, BreakKind::Reordered))
+        );
     }
 
     #[test]
@@ -268,9 +325,10 @@ mod tests {
     ) -> Result<i64, i64> {
         let mut v = ChainVerifier::new(&KEY);
         for (e, mac) in events {
-            v.check(e, mac)?;
+            v.check(e, mac).map_err(|b| b.seq)?;
         }
-        v.check_head(head.as_ref().map(|(s, m)| (*s, m.as_str())))?;
+        v.check_head(head.as_ref().map(|(s, m)| (*s, m.as_str())))
+            .map_err(|b| b.seq)?;
         Ok(v.checked())
     }
 

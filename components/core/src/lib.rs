@@ -133,6 +133,59 @@ impl wit_audit::Guest for Core {
     fn verify() -> Result<i64, i64> {
         audit::verify()
     }
+
+    fn check() -> Result<Result<i64, wit_audit::ChainBreak>, types::Error> {
+        areas::current()
+            .and_then(|g| g.check_audit_reader())
+            .map_err(to_wit)?;
+        match audit::check_chain() {
+            Ok(n) => Ok(Ok(n)),
+            Err(audit::CheckFailure::Broken(b)) => Ok(Err(wit_audit::ChainBreak {
+                seq: b.seq,
+                kind: match b.kind {
+                    audit_chain::BreakKind::Edited => wit_audit::BreakKind::Edited,
+                    audit_chain::BreakKind::Missing => wit_audit::BreakKind::Missing,
+                    audit_chain::BreakKind::Reordered => wit_audit::BreakKind::Reordered,
+                },
+            })),
+            Err(audit::CheckFailure::Unavailable) => {
+                Err(types::Error::Io("the audit trail cannot be read".into()))
+            }
+        }
+    }
+
+    fn read(filter: wit_audit::EventFilter) -> Result<wit_audit::EventPage, types::Error> {
+        areas::current()
+            .and_then(|g| g.check_audit_reader())
+            .map_err(to_wit)?;
+        let filter = audit::Filter {
+            actors: filter.actors,
+            action_prefixes: filter.action_prefixes,
+            since: filter.since,
+            until: filter.until,
+            after_seq: filter.after_seq,
+            offset: filter.offset,
+            limit: filter.limit,
+        };
+        let (total, events) = audit::read(&filter).map_err(to_wit)?;
+        Ok(wit_audit::EventPage {
+            total,
+            events: events
+                .into_iter()
+                .map(|e| wit_audit::StoredEvent {
+                    seq: e.record.seq,
+                    at: e.record.at,
+                    actor: e.record.actor,
+                    action: e.record.action,
+                    target: e.record.target,
+                    decision: e.record.decision,
+                    purpose: e.record.purpose,
+                    detail: e.record.detail,
+                    mac: e.mac,
+                })
+                .collect(),
+        })
+    }
 }
 
 /// Settings API components may read; everything else (the keys above all) stays here.
