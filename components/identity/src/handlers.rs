@@ -99,21 +99,17 @@ pub fn post_signappin(ctx: &Ctx) -> Result<Response> {
             expires_at: ctx
                 .now
                 .saturating_add(ttl("session_ttl_seconds", DEFAULT_SESSION_TTL)),
+            // A cookie made from a bearer token ends when the token does.
+            parent_digest: principal.session.as_deref(),
         },
         ctx.now,
     )?;
-    // The credential tells who really signed in when an administrator's key ran as
-    // another user.
-    let note = format!(
-        "auth={}; credential={}",
-        match principal.auth {
-            AuthMethod::ApiKey => "api_key",
-            _ => "bearer",
-        },
-        principal
-            .credential
-            .map_or_else(|| "-".to_owned(), |id| id.to_string()),
-    );
+    // The detail also names the credential and its owner, who really signed in when
+    // an administrator's key ran as another user.
+    let note = match principal.auth {
+        AuthMethod::ApiKey => "auth=api_key",
+        _ => "auth=bearer",
+    };
     // Fail closed: a sign-in that cannot be audited hands out no cookie. The session
     // row stays behind unusable, since nobody ever saw its token.
     ctx.record(
@@ -122,7 +118,7 @@ pub fn post_signappin(ctx: &Ctx) -> Result<Response> {
         &user_target(user.id),
         Decision::Allow,
         "sign-in",
-        Some(&note),
+        Some(note),
     )?;
     let response = json(StatusCode::OK, &SignInOut::from(&user))?;
     // No `Secure` attribute: clients on plain http (the quick start) would drop the
@@ -212,6 +208,7 @@ pub fn post_connect_token(ctx: &Ctx) -> Result<Response> {
             kind: SessionKind::Bearer,
             scopes: &scopes,
             expires_at: ctx.now.saturating_add(expires_in),
+            parent_digest: None,
         },
         ctx.now,
     )?;
