@@ -3,6 +3,7 @@
 //! Each one checks who may call it first (401/403), then the input (415/400), then
 //! the objects it touches (404/409), and only then writes, in one transaction.
 
+use edgesafe_api_common::failed_sign_ins;
 use edgesafe_api_common::principal::AuthMethod;
 use edgesafe_api_common::request::{self, FORM};
 use edgesafe_api_common::response::{empty, json, with_header, Response};
@@ -143,6 +144,16 @@ pub fn post_signout(ctx: &Ctx) -> Result<Response> {
 /// An OAuth error answer; refused credentials and scopes are recorded as denied
 /// sign-ins (`actor` is the client's user when the secret checked out).
 fn oauth_error(ctx: &Ctx, error: OAuthError, actor: &str, target: &str) -> Result<Response> {
+    if error == OAuthError::InvalidClient {
+        // Counted like any failed sign-in; the gateway refuses the source once it
+        // reached the limit, before this is called again.
+        let source = failed_sign_ins::source(ctx.client_addr.as_deref());
+        if let Err(e) =
+            failed_sign_ins::record(failed_sign_ins::Limit::from_settings(), &source, ctx.now)
+        {
+            eprintln!("could not count a failed token request: {e}");
+        }
+    }
     if error == OAuthError::InvalidClient || error == OAuthError::InvalidScope {
         let recorded = ctx.record(
             actor,
