@@ -1,8 +1,10 @@
 //! The public edge: canonical paths, protocol error shapes, body limits, bad input,
-//! and a principal header that cannot be forged from outside.
+//! a principal header that cannot be forged from outside, and failed sign-ins limited
+//! per source address.
 
-use edgesafe_tests::{ps_auth, TestApp, ADMIN_KEY, V3};
+use edgesafe_tests::{ps_auth, Reply, TestApp, ADMIN_KEY, V3};
 use serde_json::json;
+use std::time::Duration;
 
 fn admin() -> String {
     ps_auth(ADMIN_KEY, "admin")
@@ -191,4 +193,127 @@ fn secrets_safe_paths_in_any_case_reach_the_same_handler() {
         &[("Authorization", &auth)],
     );
     assert_eq!(names.status, 200, "{names:?}");
+}
+
+/// The app with a small sign-in failure limit: 3 per 60 seconds.
+fn limited_app() -> TestApp {
+    TestApp::start_with(&[
+        ("SPIN_VARIABLE_SIGN_IN_FAILURE_LIMIT", "3"),
+        ("SPIN_VARIABLE_SIGN_IN_FAILURE_WINDOW_SECONDS", "60"),
+    ])
+}
+
+fn sign_in_with(app: &TestApp, key: &str) -> Reply {
+    app.send(
+        "POST",
+        &format!("{V3}/Auth/SignAppIn"),
+        &[("Authorization", &ps_auth(key, "admin"))],
+        None,
+    )
+}
+
+fn audit_count(app: &TestApp, action: &str) -> i64 {
+    app.count(
+        "SELECT count(*) FROM audit_events WHERE action = ?1 AND decision = 'deny'",
+        [action],
+    )
+}
+
+fn retry_after(reply: &Reply) -> u64 {
+    reply
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no Retry-After: {reply:?}"))
+}
+
+#[test]
+fn failed_sign_ins_are_limited_per_source_with_one_summarising_event() {
+    let app = limited_app();
+    let wrong = "f".repeat(128);
+    for _ in 0..3 {
+        assert_eq!(sign_in_with(&app, &wrong).status, 401);
+    }
+    assert_eq!(audit_count(&app, "identity.sign-in"), 3);
+    // Past the limit even the right key waits: guessing gains nothing.
+    let limited = sign_in_with(&app, ADMIN_KEY);
+    assert_eq!(limited.status, 429, "{limited:?}");
+    assert_eq!(limited.json()["Code"], "too_many_requests");
+    let wait = retry_after(&limited);
+    assert!((1..=60).contains(&wait), "{wait}");
+    for _ in 0..20 {
+        assert_eq!(sign_in_with(&app, &wrong).status, 429);
+    }
+    // No audit write per request past the limit, one summary for the window.
+    assert_eq!(audit_count(&app, "identity.sign-in"), 3);
+    assert_eq!(audit_count(&app, "identity.sign-in-limited"), 1);
+    let detail: String = app
+        .db()
+        .query_row(
+            "SELECT detail FROM audit_events WHERE action = 'identity.sign-in-limited'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(detail.contains("source=127.0.0.1; failures=3"), "{detail}");
+
+    // Every protocol answers 429 in its own shape.
+    let v2 = app.get("/api/v2/session", &[("Authorization", ADMIN_KEY)]);
+    assert_eq!(v2.status, 429, "{v2:?}");
+    assert_eq!(v2.json()["result"], "error");
+    assert!(retry_after(&v2) >= 1);
+    let kv = app.get(
+        "/api/secrets/whoami",
+        &[("Authorization", &format!("Bearer {ADMIN_KEY}"))],
+    );
+    assert_eq!(kv.status, 429, "{kv:?}");
+    assert_eq!(kv.json()["error"]["code"], "too_many_requests");
+
+    // The window ends: the right key works, and failures count from zero again.
+    app.advance_clock(Duration::from_secs(wait));
+    assert_eq!(sign_in_with(&app, ADMIN_KEY).status, 200);
+    for _ in 0..3 {
+        assert_eq!(sign_in_with(&app, &wrong).status, 401);
+    }
+    assert_eq!(sign_in_with(&app, ADMIN_KEY).status, 429);
+    assert_eq!(audit_count(&app, "identity.sign-in-limited"), 2);
+}
+
+#[test]
+fn failed_sign_ins_count_on_every_protocol_and_the_token_endpoint() {
+    let app = limited_app();
+    assert_eq!(
+        app.get("/api/v2/session", &[("Authorization", "wrong")])
+            .status,
+        401
+    );
+    assert_eq!(
+        app.get("/api/secrets/whoami", &[("Authorization", "Bearer wrong")])
+            .status,
+        401
+    );
+    let form = "client_id=nobody&client_secret=wrong&grant_type=client_credentials";
+    let token = |app: &TestApp| {
+        app.send(
+            "POST",
+            &format!("{V3}/Auth/connect/token"),
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            Some(form.as_bytes()),
+        )
+    };
+    assert_eq!(token(&app).status, 401);
+    let limited = token(&app);
+    assert_eq!(limited.status, 429, "{limited:?}");
+    assert!(retry_after(&limited) >= 1);
+    assert_eq!(audit_count(&app, "identity.sign-in-limited"), 1);
+    assert_eq!(audit_count(&app, "identity.token"), 1);
+}
+
+#[test]
+fn requests_without_credentials_on_other_routes_do_not_count() {
+    let app = limited_app();
+    for _ in 0..10 {
+        assert_eq!(app.get(&format!("{V3}/Users"), &[]).status, 401);
+    }
+    assert_eq!(sign_in_with(&app, ADMIN_KEY).status, 200);
+    assert_eq!(app.count("SELECT count(*) FROM auth_failures", []), 0);
 }

@@ -498,3 +498,259 @@ fn users_groups_and_keys_survive_a_restart() {
     );
     sign_in(&app, &key, "erin");
 }
+
+/// An administrator with a key, for run-as: (user id, key).
+fn second_admin(app: &TestApp, admin: &str) -> (i64, String) {
+    let reply = post(
+        app,
+        "Users",
+        admin,
+        json!({"UserName": "ops-admin", "IsAdministrator": true}),
+    );
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let id = reply.json()["UserID"].as_i64().expect("UserID");
+    (id, create_key(app, admin, id))
+}
+
+#[test]
+fn runas_sessions_end_when_the_key_owner_is_quarantined_demoted_or_removed() {
+    let app = TestApp::start();
+    let admin = sign_in(&app, ADMIN_KEY, "admin");
+    create_user(&app, &admin, "bob");
+    let (ops, ops_key) = second_admin(&app, &admin);
+    let version = |cookie: &str| get(&app, "Configuration/Version", cookie).status;
+
+    // Quarantine: ends at once, and lifting it does not bring the session back.
+    let as_bob = sign_in(&app, &ops_key, "bob");
+    assert_eq!(version(&as_bob), 200);
+    let blocked = post(&app, &format!("Users/{ops}/Quarantine"), &admin, json!({}));
+    assert_eq!(blocked.status, 200, "{blocked:?}");
+    assert_eq!(version(&as_bob), 401, "run-as session after quarantine");
+    let lifted = post(
+        &app,
+        &format!("Users/{ops}/Unquarantine"),
+        &admin,
+        json!({}),
+    );
+    assert_eq!(lifted.status, 200, "{lifted:?}");
+    assert_eq!(
+        version(&as_bob),
+        401,
+        "still ended after the quarantine is lifted"
+    );
+
+    // Demotion: run-as needs an administrator.
+    let as_bob = sign_in(&app, &ops_key, "bob");
+    let own = sign_in(&app, &ops_key, "ops-admin");
+    let demote = app.send(
+        "PUT",
+        &format!("{V3}/Users/{ops}"),
+        &[("Cookie", &admin), ("Content-Type", "application/json")],
+        Some(json!({"IsAdministrator": false}).to_string().as_bytes()),
+    );
+    assert_eq!(demote.status, 200, "{demote:?}");
+    assert_eq!(version(&as_bob), 401, "run-as session after demotion");
+    assert_eq!(version(&own), 200, "the demoted user's own session goes on");
+    let promote = app.send(
+        "PUT",
+        &format!("{V3}/Users/{ops}"),
+        &[("Cookie", &admin), ("Content-Type", "application/json")],
+        Some(json!({"IsAdministrator": true}).to_string().as_bytes()),
+    );
+    assert_eq!(promote.status, 200, "{promote:?}");
+    assert_eq!(version(&as_bob), 401, "still ended after a new promotion");
+
+    // Removal.
+    let as_bob = sign_in(&app, &ops_key, "bob");
+    assert_eq!(version(&as_bob), 200);
+    let removed = app.send(
+        "DELETE",
+        &format!("{V3}/Users/{ops}"),
+        &[("Cookie", &admin)],
+        None,
+    );
+    assert_eq!(removed.status, 200, "{removed:?}");
+    assert_eq!(version(&as_bob), 401, "run-as session after removal");
+}
+
+#[test]
+fn runas_sessions_end_even_when_only_the_owner_row_changes() {
+    // The check on every use does not rely on the revocation the API writes: a
+    // demotion made elsewhere (another instance, an operator) ends the session too.
+    let app = TestApp::start();
+    let admin = sign_in(&app, ADMIN_KEY, "admin");
+    create_user(&app, &admin, "bob");
+    let (ops, ops_key) = second_admin(&app, &admin);
+    let as_bob = sign_in(&app, &ops_key, "bob");
+    assert_eq!(get(&app, "Configuration/Version", &as_bob).status, 200);
+    app.db()
+        .execute("UPDATE users SET is_admin = 0 WHERE id = ?1", [ops])
+        .expect("demote");
+    assert_eq!(get(&app, "Configuration/Version", &as_bob).status, 401);
+    app.db()
+        .execute(
+            "UPDATE users SET is_admin = 1, blocked = 1 WHERE id = ?1",
+            [ops],
+        )
+        .expect("block");
+    assert_eq!(get(&app, "Configuration/Version", &as_bob).status, 401);
+    app.db()
+        .execute("UPDATE users SET blocked = 0 WHERE id = ?1", [ops])
+        .expect("unblock");
+    assert_eq!(get(&app, "Configuration/Version", &as_bob).status, 200);
+}
+
+#[test]
+fn audit_events_name_the_credential_and_its_owner_under_runas() {
+    let app = TestApp::start();
+    let admin = sign_in(&app, ADMIN_KEY, "admin");
+    let bob = create_user(&app, &admin, "bob");
+    let (ops, ops_key) = second_admin(&app, &admin);
+    let key_id: i64 = app.count("SELECT id FROM credentials WHERE user_id = ?1", [ops]);
+    let as_bob = sign_in(&app, &ops_key, "bob");
+    // Bob is no administrator: his refused write is audited with the key that acted.
+    assert_eq!(
+        post(&app, "Users", &as_bob, json!({"UserName": "x"})).status,
+        403
+    );
+    let direct = app.send(
+        "POST",
+        &format!("{V3}/Users"),
+        &[
+            ("Authorization", &ps_auth(&ops_key, "bob")),
+            ("Content-Type", "application/json"),
+        ],
+        Some(br#"{"UserName": "y"}"#),
+    );
+    assert_eq!(direct.status, 403, "{direct:?}");
+    let db = app.db();
+    let mut statement = db
+        .prepare(
+            "SELECT action, actor, detail FROM audit_events
+              WHERE action IN ('identity.sign-in', 'identity.user.create') AND actor = ?1
+              ORDER BY seq",
+        )
+        .unwrap();
+    let events: Vec<(String, String, String)> = statement
+        .query_map([format!("user:{bob}")], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let actions: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "identity.sign-in",
+            "identity.user.create",
+            "identity.user.create"
+        ]
+    );
+    for (action, _, detail) in &events {
+        assert!(
+            detail.contains(&format!("credential=credential:{key_id}"))
+                && detail.contains(&format!("credential_owner=user:{ops}")),
+            "{action}: {detail}"
+        );
+    }
+}
+
+/// An OAuth client of user 1 and a token from it.
+fn bearer_token(app: &TestApp, admin: &str) -> String {
+    let client = post(
+        app,
+        "Users/1/ApiKeys",
+        admin,
+        json!({"Kind": "OAuthClient"}),
+    );
+    assert_eq!(client.status, 201, "{client:?}");
+    let client = client.json();
+    let form = format!(
+        "client_id={}&client_secret={}&grant_type=client_credentials",
+        client["ClientId"].as_str().unwrap(),
+        client["ClientSecret"].as_str().unwrap()
+    );
+    let token = app.send(
+        "POST",
+        &format!("{V3}/Auth/connect/token"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some(form.as_bytes()),
+    );
+    assert_eq!(token.status, 200, "{token:?}");
+    format!("Bearer {}", token.json()["access_token"].as_str().unwrap())
+}
+
+fn sign_in_with_bearer(app: &TestApp, bearer: &str) -> String {
+    let signed = app.send(
+        "POST",
+        &format!("{V3}/Auth/SignAppIn"),
+        &[("Authorization", bearer)],
+        None,
+    );
+    assert_eq!(signed.status, 200, "{signed:?}");
+    cookie_of(&signed)
+}
+
+#[test]
+fn a_cookie_made_from_a_bearer_token_ends_when_the_token_signs_out() {
+    let app = TestApp::start();
+    let admin = sign_in(&app, ADMIN_KEY, "admin");
+    let bearer = bearer_token(&app, &admin);
+    let cookie = sign_in_with_bearer(&app, &bearer);
+    assert_eq!(get(&app, "Configuration/Version", &cookie).status, 200);
+    let out = app.send(
+        "POST",
+        &format!("{V3}/Auth/Signout"),
+        &[("Authorization", &bearer)],
+        None,
+    );
+    assert_eq!(out.status, 200, "{out:?}");
+    assert_eq!(
+        app.get(
+            &format!("{V3}/Configuration/Version"),
+            &[("Authorization", &bearer)]
+        )
+        .status,
+        401
+    );
+    assert_eq!(get(&app, "Configuration/Version", &cookie).status, 401);
+    // Signing out of the cookie alone leaves the token (a fresh one here) alone.
+    let bearer = bearer_token(&app, &admin);
+    let cookie = sign_in_with_bearer(&app, &bearer);
+    let out = app.send(
+        "POST",
+        &format!("{V3}/Auth/Signout"),
+        &[("Cookie", &cookie)],
+        None,
+    );
+    assert_eq!(out.status, 200, "{out:?}");
+    assert_eq!(get(&app, "Configuration/Version", &cookie).status, 401);
+    assert_eq!(
+        app.get("/api/secrets/whoami", &[("Authorization", &bearer)])
+            .status,
+        200
+    );
+}
+
+#[test]
+fn a_cookie_made_from_a_bearer_token_ends_when_the_token_expires() {
+    let app = TestApp::start_with(&[("SPIN_VARIABLE_TOKEN_TTL_SECONDS", "600")]);
+    let admin = sign_in(&app, ADMIN_KEY, "admin");
+    let bearer = bearer_token(&app, &admin);
+    let cookie = sign_in_with_bearer(&app, &bearer);
+    let from_key = sign_in(&app, ADMIN_KEY, "admin");
+    app.advance_clock(Duration::from_secs(590));
+    assert_eq!(get(&app, "Configuration/Version", &cookie).status, 200);
+    app.advance_clock(Duration::from_secs(11));
+    assert_eq!(
+        get(&app, "Configuration/Version", &cookie).status,
+        401,
+        "the token expired at 600 s, the cookie would have lived 1200 s"
+    );
+    assert_eq!(
+        get(&app, "Configuration/Version", &from_key).status,
+        200,
+        "a cookie from an API key keeps its own lifetime"
+    );
+}

@@ -189,7 +189,13 @@ impl wit_audit::Guest for Core {
 }
 
 /// Settings API components may read; everything else (the keys above all) stays here.
-const READABLE_SETTINGS: &[&str] = &["max_body_bytes", "session_ttl_seconds", "token_ttl_seconds"];
+const READABLE_SETTINGS: &[&str] = &[
+    "max_body_bytes",
+    "session_ttl_seconds",
+    "token_ttl_seconds",
+    "sign_in_failure_limit",
+    "sign_in_failure_window_seconds",
+];
 
 impl wit_settings::Guest for Core {
     fn get(name: String) -> Option<String> {

@@ -30,6 +30,12 @@ pub struct Presented {
     pub session_cookie: Option<String>,
 }
 
+impl Presented {
+    pub fn presents_credentials(&self) -> bool {
+        self.authorization.is_some() || self.session_cookie.is_some()
+    }
+}
+
 /// Why there is no principal.
 #[derive(Debug)]
 pub enum Failure {
@@ -244,10 +250,13 @@ fn by_api_key_digest(digest: &str, runas: Option<&str>, now: i64) -> Result<Prin
         ));
     };
     let owner = UserRow::read(&row)?;
-    let credential = row.i64("credential_id")?;
+    let credential = Credential {
+        id: Some(row.i64("credential_id")?),
+        owner: Some(owner.id),
+    };
     let scopes = scope_list(row.str("scopes")?);
     let user = runas_user(owner, runas)?;
-    principal(user, AuthMethod::ApiKey, scopes, None, Some(credential))
+    principal(user, AuthMethod::ApiKey, scopes, None, credential)
 }
 
 /// Password Safe's run-as: a key acts as its owner, or, when the owner is an
@@ -278,19 +287,31 @@ fn runas_user(owner: UserRow, runas: Option<&str>) -> Result<UserRow, Failure> {
     }
 }
 
-/// A live session (`kind` = `cookie` or `bearer`; any when `None`) whose user is active
-/// and whose credential, if any, is still valid.
+/// A live session (`kind` = `cookie` or `bearer`; any when `None`) whose user is active.
+///
+/// A session made from a credential lives only while that credential is valid and its
+/// owner may still act as the session's user: active, and an administrator when the
+/// session runs as someone else (run-as). A cookie made from a bearer token lives only
+/// while that token does. All of it is checked on every use, so a quarantine, removal,
+/// demotion, revocation or sign-out ends such sessions at once.
 fn by_session_digest(digest: String, kind: Option<&str>, now: i64) -> Result<Principal, Failure> {
     let rows = Db::query(
-        "SELECT s.kind, s.scopes, s.credential_id, u.id AS user_id, u.user_name, u.is_admin
+        "SELECT s.kind, s.scopes, s.credential_id, c.user_id AS owner_id,
+                u.id AS user_id, u.user_name, u.is_admin
            FROM sessions s JOIN users u ON u.id = s.user_id
+           LEFT JOIN credentials c ON c.id = s.credential_id
+           LEFT JOIN users o ON o.id = c.user_id
           WHERE s.digest = ?1 AND (?3 IS NULL OR s.kind = ?3)
             AND s.revoked_at IS NULL AND s.expires_at > ?2
             AND u.blocked = 0 AND u.removed = 0
-            AND (s.credential_id IS NULL OR EXISTS (
-                   SELECT 1 FROM credentials c
-                    WHERE c.id = s.credential_id AND c.revoked_at IS NULL
-                      AND (c.expires_at IS NULL OR c.expires_at > ?2)))",
+            AND (s.credential_id IS NULL OR (
+                   c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > ?2)
+                   AND o.blocked = 0 AND o.removed = 0
+                   AND (o.id = s.user_id OR o.is_admin = 1)))
+            AND (s.parent_digest IS NULL OR EXISTS (
+                   SELECT 1 FROM sessions p
+                    WHERE p.digest = s.parent_digest AND p.revoked_at IS NULL
+                      AND p.expires_at > ?2))",
         &[digest.as_str().into(), now.into(), kind.into()],
     )?;
     let Some(row) = rows.first() else {
@@ -304,7 +325,10 @@ fn by_session_digest(digest: String, kind: Option<&str>, now: i64) -> Result<Pri
     };
     let user = UserRow::read(&row)?;
     let scopes = scope_list(row.str("scopes")?);
-    let credential = row.opt_i64("credential_id")?;
+    let credential = Credential {
+        id: row.opt_i64("credential_id")?,
+        owner: row.opt_i64("owner_id")?,
+    };
     principal(user, auth, scopes, Some(digest), credential)
 }
 
@@ -316,6 +340,12 @@ fn scope_list(text: &str) -> Vec<String> {
     } else {
         scopes
     }
+}
+
+/// The credential behind a request and the user who owns it.
+struct Credential {
+    id: Option<i64>,
+    owner: Option<i64>,
 }
 
 struct UserRow {
@@ -341,7 +371,7 @@ fn principal(
     auth: AuthMethod,
     scopes: Vec<String>,
     session: Option<String>,
-    credential: Option<i64>,
+    credential: Credential,
 ) -> Result<Principal, Failure> {
     let id: Value = user.id.into();
     let groups = Db::query(
@@ -377,7 +407,8 @@ fn principal(
         scopes,
         auth,
         session,
-        credential,
+        credential: credential.id,
+        credential_owner: credential.owner,
     })
 }
 

@@ -9,16 +9,18 @@ pub mod authn;
 pub mod forward;
 pub mod path;
 pub mod routes;
+pub mod scopes;
 
 use std::time::Instant;
 
 use edgesafe_api_common::vault::{audit, AuditEvent, Decision};
-use edgesafe_api_common::{time, ApiError, Protocol};
+use edgesafe_api_common::{failed_sign_ins, time, ApiError, Principal, Protocol};
 use spin_sdk::http::{Headers, IncomingRequest, Method, OutgoingResponse, ResponseOutparam};
 
 use crate::authn::{Failure, Presented};
 use crate::forward::{Outbound, Reply};
 use crate::routes::AuthRule;
+use crate::scopes::{Lookup, Needs};
 
 /// The default of spin.toml's `max_body_bytes`, used when the variable is unreadable.
 const DEFAULT_MAX_BODY_BYTES: u64 = 6 * 1024 * 1024;
@@ -68,6 +70,11 @@ async fn serve(
     let mut user = None;
     let result = async {
         let (area, rule) = routes::route(protocol, &segments).ok_or_else(ApiError::not_found)?;
+        let needs = match scopes::lookup(protocol, &method.to_string(), &segments) {
+            Lookup::Found(needs) => needs,
+            Lookup::NotFound => return Err(ApiError::not_found()),
+            Lookup::MethodNotAllowed(allow) => return Ok(method_not_allowed(protocol, &allow)),
+        };
         let limit = max_body_bytes();
         let headers = request.headers();
         let header = |name: &str| -> Vec<String> {
@@ -88,19 +95,39 @@ async fn serve(
             session_cookie: authn::session_cookie(header("cookie").iter().map(String::as_str)),
         };
         let client_addr = header("spin-client-addr").into_iter().next();
-        let principal = match authn::authenticate(rule, &presented, time::now_unix()) {
+        let now = time::now_unix();
+        let sign_in_limit = failed_sign_ins::Limit::from_settings();
+        let source = failed_sign_ins::source(client_addr.as_deref());
+        failed_sign_ins::check(sign_in_limit, &source, now)?;
+        let principal = match authn::authenticate(rule, &presented, now) {
             Ok(principal) => principal,
             Err(failure) => {
-                if rule == AuthRule::V3Header {
-                    audit_denied_sign_in(&failure, client_addr.as_deref());
-                }
                 if let Failure::Denied { reason, .. } = &failure {
                     eprintln!("authentication failed on {canonical}: {reason}");
+                    // A request that costs a digest lookup or an audit event counts.
+                    if presented.presents_credentials() || rule == AuthRule::V3Header {
+                        if let Err(e) = failed_sign_ins::record(sign_in_limit, &source, now) {
+                            eprintln!("could not count a failed sign-in: {e}");
+                        }
+                    }
+                }
+                if rule == AuthRule::V3Header {
+                    audit_denied_sign_in(&failure, client_addr.as_deref());
                 }
                 return Err(failure.into_api_error());
             }
         };
         user = principal.as_ref().map(|p| p.user_id);
+        if !needs.allows(principal.as_ref()) {
+            audit_missing_scope(
+                principal.as_ref(),
+                &method,
+                canonical,
+                needs,
+                client_addr.as_deref(),
+            );
+            return Err(ApiError::forbidden());
+        }
         let content_type = header("content-type").into_iter().next();
         let accept = header("accept").into_iter().next();
         drop(headers);
@@ -125,9 +152,45 @@ async fn serve(
     (reply, user)
 }
 
+/// 405 in the protocol's shape, with the methods the path takes.
+fn method_not_allowed(protocol: Protocol, allow: &str) -> Reply {
+    let mut reply = Reply::from(ApiError::method_not_allowed().to_response(protocol));
+    reply
+        .headers
+        .push(("allow".to_owned(), allow.as_bytes().to_vec()));
+    reply
+}
+
 /// The body limit from the `max_body_bytes` setting.
 fn max_body_bytes() -> u64 {
     edgesafe_api_common::vault::setting("max_body_bytes", DEFAULT_MAX_BODY_BYTES, |_| true)
+}
+
+/// A credential without the scope a route needs is refused here, before any area sees
+/// the request, and recorded with the scope as the purpose. A failure to record is
+/// logged, and the 403 stands.
+fn audit_missing_scope(
+    principal: Option<&Principal>,
+    method: &Method,
+    canonical: &str,
+    needs: Needs,
+    client_addr: Option<&str>,
+) {
+    let actor = principal.map_or_else(|| "anonymous".to_owned(), Principal::actor);
+    let credential = principal.map_or_else(String::new, |p| format!("; {}", p.credential_detail()));
+    let detail = format!("client={}{credential}", client_addr.unwrap_or("-"));
+    let target = format!("route:{method} {canonical}");
+    let event = AuditEvent {
+        actor: &actor,
+        action: "gateway.scope",
+        target: &target,
+        decision: Decision::Deny,
+        purpose: needs.purpose(),
+        detail: &detail,
+    };
+    if let Err(e) = audit(event) {
+        eprintln!("could not record a missing scope: {e}");
+    }
 }
 
 /// A refused `Auth/SignAppIn` is a denied sign-in, and the area never sees it, so the

@@ -3,6 +3,7 @@
 //! Each one checks who may call it first (401/403), then the input (415/400), then
 //! the objects it touches (404/409), and only then writes, in one transaction.
 
+use edgesafe_api_common::failed_sign_ins;
 use edgesafe_api_common::principal::AuthMethod;
 use edgesafe_api_common::request::{self, FORM};
 use edgesafe_api_common::response::{empty, json, with_header, Response};
@@ -99,21 +100,17 @@ pub fn post_signappin(ctx: &Ctx) -> Result<Response> {
             expires_at: ctx
                 .now
                 .saturating_add(ttl("session_ttl_seconds", DEFAULT_SESSION_TTL)),
+            // A cookie made from a bearer token ends when the token does.
+            parent_digest: principal.session.as_deref(),
         },
         ctx.now,
     )?;
-    // The credential tells who really signed in when an administrator's key ran as
-    // another user.
-    let note = format!(
-        "auth={}; credential={}",
-        match principal.auth {
-            AuthMethod::ApiKey => "api_key",
-            _ => "bearer",
-        },
-        principal
-            .credential
-            .map_or_else(|| "-".to_owned(), |id| id.to_string()),
-    );
+    // The detail also names the credential and its owner, who really signed in when
+    // an administrator's key ran as another user.
+    let note = match principal.auth {
+        AuthMethod::ApiKey => "auth=api_key",
+        _ => "auth=bearer",
+    };
     // Fail closed: a sign-in that cannot be audited hands out no cookie. The session
     // row stays behind unusable, since nobody ever saw its token.
     ctx.record(
@@ -122,7 +119,7 @@ pub fn post_signappin(ctx: &Ctx) -> Result<Response> {
         &user_target(user.id),
         Decision::Allow,
         "sign-in",
-        Some(&note),
+        Some(note),
     )?;
     let response = json(StatusCode::OK, &SignInOut::from(&user))?;
     // No `Secure` attribute: clients on plain http (the quick start) would drop the
@@ -147,6 +144,16 @@ pub fn post_signout(ctx: &Ctx) -> Result<Response> {
 /// An OAuth error answer; refused credentials and scopes are recorded as denied
 /// sign-ins (`actor` is the client's user when the secret checked out).
 fn oauth_error(ctx: &Ctx, error: OAuthError, actor: &str, target: &str) -> Result<Response> {
+    if error == OAuthError::InvalidClient {
+        // Counted like any failed sign-in; the gateway refuses the source once it
+        // reached the limit, before this is called again.
+        let source = failed_sign_ins::source(ctx.client_addr.as_deref());
+        if let Err(e) =
+            failed_sign_ins::record(failed_sign_ins::Limit::from_settings(), &source, ctx.now)
+        {
+            eprintln!("could not count a failed token request: {e}");
+        }
+    }
     if error == OAuthError::InvalidClient || error == OAuthError::InvalidScope {
         let recorded = ctx.record(
             actor,
@@ -212,6 +219,7 @@ pub fn post_connect_token(ctx: &Ctx) -> Result<Response> {
             kind: SessionKind::Bearer,
             scopes: &scopes,
             expires_at: ctx.now.saturating_add(expires_in),
+            parent_digest: None,
         },
         ctx.now,
     )?;

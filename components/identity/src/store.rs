@@ -100,8 +100,10 @@ pub fn insert_user(user: &UserFields, now: i64) -> Result<i64> {
     last_id(&outcomes)
 }
 
+/// Updates a user. Taking away the administrator role also ends the sessions the
+/// user's keys opened as other users (run-as needs an administrator).
 pub fn update_user(id: i64, user: &UserFields, now: i64) -> Result<()> {
-    Db::execute(vec![statement(
+    let mut statements = vec![statement(
         "UPDATE users SET user_name = ?2, first_name = ?3, last_name = ?4, email = ?5,
                           is_admin = ?6, modified_at = ?7
           WHERE id = ?1 AND removed = 0",
@@ -114,14 +116,27 @@ pub fn update_user(id: i64, user: &UserFields, now: i64) -> Result<()> {
             user.is_admin.into(),
             now.into(),
         ],
-    )])
-    .map_err(|e| conflict_as(e, USER_NAME_TAKEN))?;
+    )];
+    if !user.is_admin {
+        statements.push(statement(
+            "UPDATE sessions SET revoked_at = ?2
+              WHERE revoked_at IS NULL AND user_id <> ?1
+                AND credential_id IN (SELECT id FROM credentials WHERE user_id = ?1)",
+            vec![id.into(), now.into()],
+        ));
+    }
+    Db::execute(statements).map_err(|e| conflict_as(e, USER_NAME_TAKEN))?;
     Ok(())
 }
 
+/// Ends the user's own sessions and every session opened with one of the user's keys
+/// (as the user or, run-as, as someone else).
 fn revoke_user_sessions(id: i64, now: i64) -> Statement {
     statement(
-        "UPDATE sessions SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+        "UPDATE sessions SET revoked_at = ?2
+          WHERE revoked_at IS NULL
+            AND (user_id = ?1
+                 OR credential_id IN (SELECT id FROM credentials WHERE user_id = ?1))",
         vec![id.into(), now.into()],
     )
 }
@@ -515,6 +530,8 @@ pub struct NewSession<'a> {
     pub kind: SessionKind,
     pub scopes: &'a [String],
     pub expires_at: i64,
+    /// The session (a bearer token) this one was made from; it ends with it.
+    pub parent_digest: Option<&'a str>,
 }
 
 pub fn insert_session(session: &NewSession<'_>, now: i64) -> Result<()> {
@@ -523,8 +540,9 @@ pub fn insert_session(session: &NewSession<'_>, now: i64) -> Result<()> {
         SessionKind::Bearer => "bearer",
     };
     Db::execute(vec![statement(
-        "INSERT INTO sessions (digest, user_id, credential_id, kind, scopes, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO sessions
+                (digest, user_id, credential_id, kind, scopes, created_at, expires_at, parent_digest)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         vec![
             session.digest.into(),
             session.user_id.into(),
@@ -533,14 +551,17 @@ pub fn insert_session(session: &NewSession<'_>, now: i64) -> Result<()> {
             session.scopes.join(" ").into(),
             now.into(),
             session.expires_at.into(),
+            session.parent_digest.into(),
         ],
     )])?;
     Ok(())
 }
 
+/// Ends a session and the sessions made from it.
 pub fn revoke_session(digest: &str, now: i64) -> Result<()> {
     Db::execute(vec![statement(
-        "UPDATE sessions SET revoked_at = ?2 WHERE digest = ?1 AND revoked_at IS NULL",
+        "UPDATE sessions SET revoked_at = ?2
+          WHERE (digest = ?1 OR parent_digest = ?1) AND revoked_at IS NULL",
         vec![digest.into(), now.into()],
     )])?;
     Ok(())

@@ -178,10 +178,17 @@ impl Ctx {
         note: Option<&str>,
     ) -> Result<i64> {
         let client = self.client_addr.as_deref().unwrap_or("-");
-        let detail = match note {
-            Some(note) => format!("client={client}; {note}"),
-            None => format!("client={client}"),
-        };
+        let mut detail = format!("client={client}");
+        // Under run-as the actor is the user acted as; the credential and its owner
+        // say who really acted.
+        if let Some(principal) = &self.principal {
+            detail.push_str("; ");
+            detail.push_str(&principal.credential_detail());
+        }
+        if let Some(note) = note {
+            detail.push_str("; ");
+            detail.push_str(note);
+        }
         audit(AuditEvent {
             actor,
             action,

@@ -32,6 +32,7 @@ pub enum ErrorCode {
     Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
+    TooManyRequests,
     Internal,
     Unavailable,
 }
@@ -50,6 +51,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedMediaType => {
                 ("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE)
             }
+            ErrorCode::TooManyRequests => ("too_many_requests", StatusCode::TOO_MANY_REQUESTS),
             ErrorCode::Internal => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
             ErrorCode::Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
         }
@@ -69,6 +71,8 @@ impl ErrorCode {
 pub struct ApiError {
     code: ErrorCode,
     message: Cow<'static, str>,
+    /// Seconds until a refused client may try again (`Retry-After`).
+    retry_after: Option<u64>,
 }
 
 const INTERNAL_MESSAGE: &str = "internal error";
@@ -80,6 +84,7 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -125,6 +130,18 @@ impl ApiError {
             ErrorCode::UnsupportedMediaType,
             format!("Content-Type: must be {expected}"),
         )
+    }
+
+    /// Too many failed sign-ins from the caller's address; it may try again after
+    /// `retry_after` seconds.
+    pub fn too_many_requests(retry_after: u64) -> Self {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                ErrorCode::TooManyRequests,
+                "too many failed sign-ins from this address; try again later",
+            )
+        }
     }
 
     pub fn method_not_allowed() -> Self {
@@ -186,6 +203,9 @@ impl ApiError {
         if self.code == ErrorCode::Unauthorized && protocol == Protocol::Kv {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }
@@ -214,6 +234,7 @@ mod tests {
             ApiError::conflict("UserName: already in use"),
             ApiError::payload_too_large(10),
             ApiError::unsupported_media_type("application/json"),
+            ApiError::too_many_requests(30),
             ApiError::internal("test"),
             ApiError::unavailable("test"),
         ]
@@ -236,6 +257,7 @@ mod tests {
                 (409, "conflict"),
                 (413, "payload_too_large"),
                 (415, "unsupported_media_type"),
+                (429, "too_many_requests"),
                 (500, "internal"),
                 (503, "unavailable"),
             ]
@@ -295,6 +317,26 @@ mod tests {
         );
         let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap_or_default();
         assert_eq!(body["Code"], "conflict");
+    }
+
+    #[test]
+    fn too_many_requests_says_when_to_retry_in_every_shape() {
+        for protocol in [Protocol::V3, Protocol::V2, Protocol::Kv] {
+            let r = ApiError::too_many_requests(42).to_response(protocol);
+            assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(
+                r.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()),
+                Some(&b"42"[..])
+            );
+        }
+        let body = ApiError::too_many_requests(42).body(Protocol::V2);
+        assert_eq!(body["result"], "error");
+        assert_eq!(body["code"], "too_many_requests");
+        assert!(ApiError::not_found()
+            .to_response(Protocol::V3)
+            .headers()
+            .get(header::RETRY_AFTER)
+            .is_none());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod area;
 pub mod error;
+pub mod failed_sign_ins;
 pub mod principal;
 pub mod protocol;
 pub mod request;

@@ -70,6 +70,10 @@ pub struct Principal {
     /// die with it when it is revoked.
     #[serde(default)]
     pub credential: Option<i64>,
+    /// The user who owns `credential`. It differs from `user_id` when an
+    /// administrator's key runs as another user; the audit trail names both.
+    #[serde(default)]
+    pub credential_owner: Option<i64>,
 }
 
 impl Principal {
@@ -85,6 +89,19 @@ impl Principal {
     /// The audit trail's name for this principal.
     pub fn actor(&self) -> String {
         format!("user:{}", self.user_id)
+    }
+
+    /// What acted for this principal, for an audit event's detail: the credential and
+    /// its owner (who differs from the actor under run-as).
+    pub fn credential_detail(&self) -> String {
+        let or_dash = |id: Option<i64>, prefix: &str| {
+            id.map_or_else(|| "-".to_owned(), |id| format!("{prefix}{id}"))
+        };
+        format!(
+            "credential={}; credential_owner={}",
+            or_dash(self.credential, "credential:"),
+            or_dash(self.credential_owner, "user:")
+        )
     }
 
     pub fn to_header_value(&self) -> Result<String> {
@@ -134,6 +151,7 @@ mod tests {
             auth: AuthMethod::Session,
             session: Some("ab12".into()),
             credential: Some(4),
+            credential_owner: Some(1),
         }
     }
 
@@ -169,6 +187,23 @@ mod tests {
         assert_eq!(
             p.map(|p| (p.auth, p.session, p.credential)),
             Ok((AuthMethod::ApiKey, None, None))
+        );
+    }
+
+    #[test]
+    fn credential_detail_names_the_key_and_its_owner() {
+        assert_eq!(
+            alice().credential_detail(),
+            "credential=credential:4; credential_owner=user:1"
+        );
+        let keyless = Principal {
+            credential: None,
+            credential_owner: None,
+            ..alice()
+        };
+        assert_eq!(
+            keyless.credential_detail(),
+            "credential=-; credential_owner=-"
         );
     }
 

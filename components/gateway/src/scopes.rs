@@ -1,0 +1,420 @@
+//! The scope table: every route the gateway serves, per method, and the OAuth-style
+//! scope its caller's credential must carry. One table for every protocol.
+//!
+//! It fails closed: a path the table does not list is not served (404) and a method it
+//! does not list for a path is refused (405), before anything reaches an area. A route
+//! added to an area therefore needs a row here before any client can reach it.
+//!
+//! The rules (README, "Scopes"):
+//! - v3 Secrets Safe routes take `publicapi` (what Password Safe clients ask for) or the
+//!   `secrets.*` scope of their purpose: value reads `secrets.read`; listings and
+//!   metadata `secrets.read_metadata` (or `secrets.read`); creates, updates, moves
+//!   `secrets.write`; deletes `secrets.delete`; safe permissions (who holds a safe)
+//!   `secrets.set_owner`.
+//! - Identity administration (users, groups, keys, feature permissions) and vault
+//!   administration take `publicapi` only.
+//! - Routes about the caller's own credentials (sign-in, sign-out, version, v2 session,
+//!   KV whoami) take any authenticated caller; the token endpoint is anonymous (the
+//!   identity area checks the client secret).
+
+use edgesafe_api_common::principal::SCOPE_PUBLIC_API;
+use edgesafe_api_common::{Principal, Protocol};
+
+/// What a route needs of its caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    /// Nobody is authenticated (the area checks a client secret itself).
+    Anonymous,
+    /// Any authenticated caller, whatever its scopes.
+    Caller,
+    /// A caller holding one of these scopes; the first names the purpose of the route
+    /// (the audit event of a refusal carries it).
+    AnyOf(&'static [&'static str]),
+}
+
+impl Needs {
+    /// Whether `principal` satisfies this (an anonymous route needs no principal).
+    pub fn allows(self, principal: Option<&Principal>) -> bool {
+        match (self, principal) {
+            (Needs::Anonymous, _) => true,
+            (Needs::Caller, Some(_)) => true,
+            (Needs::AnyOf(scopes), Some(p)) => scopes.iter().any(|s| p.has_scope(s)),
+            (_, None) => false,
+        }
+    }
+
+    /// The scope that names the route's purpose, for the audit trail.
+    pub fn purpose(self) -> &'static str {
+        match self {
+            Needs::Anonymous | Needs::Caller => "authenticated",
+            Needs::AnyOf(scopes) => scopes.first().copied().unwrap_or("none"),
+        }
+    }
+}
+
+const READ: Needs = Needs::AnyOf(&["secrets.read", SCOPE_PUBLIC_API]);
+const METADATA: Needs = Needs::AnyOf(&["secrets.read_metadata", "secrets.read", SCOPE_PUBLIC_API]);
+const WRITE: Needs = Needs::AnyOf(&["secrets.write", SCOPE_PUBLIC_API]);
+const DELETE: Needs = Needs::AnyOf(&["secrets.delete", SCOPE_PUBLIC_API]);
+const SET_OWNER: Needs = Needs::AnyOf(&["secrets.set_owner", SCOPE_PUBLIC_API]);
+const ADMIN: Needs = Needs::AnyOf(&[SCOPE_PUBLIC_API]);
+
+struct Row {
+    protocol: Protocol,
+    method: &'static str,
+    /// Canonical segments after the protocol's prefix, `*` for any one segment (an id).
+    pattern: &'static str,
+    needs: Needs,
+}
+
+const fn row(protocol: Protocol, method: &'static str, pattern: &'static str, needs: Needs) -> Row {
+    Row {
+        protocol,
+        method,
+        pattern,
+        needs,
+    }
+}
+
+use Protocol::{Kv, V2, V3};
+
+/// Literal segments come before a `*` in the same position (`secrets/move` before
+/// `secrets/*`): the first matching row for the method wins.
+#[rustfmt::skip]
+const ROWS: &[Row] = &[
+    // Sign-in and the caller's own session.
+    row(V3, "POST", "auth/connect/token", Needs::Anonymous),
+    row(V3, "POST", "auth/signappin", Needs::Caller),
+    row(V3, "POST", "auth/signout", Needs::Caller),
+    row(V3, "GET", "configuration/version", Needs::Caller),
+    // Identity administration.
+    row(V3, "GET", "users", ADMIN),
+    row(V3, "POST", "users", ADMIN),
+    row(V3, "GET", "users/*", ADMIN),
+    row(V3, "PUT", "users/*", ADMIN),
+    row(V3, "DELETE", "users/*", ADMIN),
+    row(V3, "POST", "users/*/quarantine", ADMIN),
+    row(V3, "POST", "users/*/unquarantine", ADMIN),
+    row(V3, "GET", "users/*/usergroups", ADMIN),
+    row(V3, "POST", "users/*/usergroups/*", ADMIN),
+    row(V3, "DELETE", "users/*/usergroups/*", ADMIN),
+    row(V3, "GET", "users/*/apikeys", ADMIN),
+    row(V3, "POST", "users/*/apikeys", ADMIN),
+    row(V3, "DELETE", "users/*/apikeys/*", ADMIN),
+    row(V3, "GET", "usergroups", ADMIN),
+    row(V3, "POST", "usergroups", ADMIN),
+    row(V3, "GET", "usergroups/*", ADMIN),
+    row(V3, "DELETE", "usergroups/*", ADMIN),
+    row(V3, "GET", "usergroups/*/users", ADMIN),
+    row(V3, "GET", "usergroups/*/permissions", ADMIN),
+    row(V3, "POST", "usergroups/*/permissions", ADMIN),
+    row(V3, "DELETE", "usergroups/*/permissions", ADMIN),
+    row(V3, "GET", "permissions", ADMIN),
+    // Folders.
+    row(V3, "GET", "secrets-safe/folders", METADATA),
+    row(V3, "POST", "secrets-safe/folders", WRITE),
+    row(V3, "GET", "secrets-safe/folders/*", METADATA),
+    row(V3, "PUT", "secrets-safe/folders/*", WRITE),
+    row(V3, "DELETE", "secrets-safe/folders/*", DELETE),
+    row(V3, "POST", "secrets-safe/folders/*", WRITE),
+    row(V3, "PUT", "secrets-safe/folders/*/move", WRITE),
+    row(V3, "PUT", "secrets-safe/folders/*/favorite", WRITE),
+    row(V3, "POST", "secrets-safe/folders/*/upload", WRITE),
+    // Secrets.
+    row(V3, "GET", "secrets-safe/folders/*/secrets", METADATA),
+    row(V3, "POST", "secrets-safe/folders/*/secrets", WRITE),
+    row(V3, "POST", "secrets-safe/folders/*/secrets/text", WRITE),
+    row(V3, "POST", "secrets-safe/folders/*/secrets/file", WRITE),
+    row(V3, "GET", "secrets-safe/secrets", METADATA),
+    row(V3, "PUT", "secrets-safe/secrets/move", WRITE),
+    row(V3, "GET", "secrets-safe/secrets/*", READ),
+    row(V3, "PUT", "secrets-safe/secrets/*", WRITE),
+    row(V3, "DELETE", "secrets-safe/secrets/*", DELETE),
+    row(V3, "GET", "secrets-safe/secrets/*/text", READ),
+    row(V3, "PUT", "secrets-safe/secrets/*/text", WRITE),
+    // The file secret's metadata; its content comes from `file/download`.
+    row(V3, "GET", "secrets-safe/secrets/*/file", METADATA),
+    row(V3, "PUT", "secrets-safe/secrets/*/file", WRITE),
+    row(V3, "GET", "secrets-safe/secrets/*/file/download", READ),
+    row(V3, "GET", "secrets-safe/secrets/*/shares", METADATA),
+    row(V3, "DELETE", "secrets-safe/secrets/*/shares", DELETE),
+    row(V3, "POST", "secrets-safe/secrets/*/shares/*", WRITE),
+    row(V3, "DELETE", "secrets-safe/secrets/*/shares/*", DELETE),
+    row(V3, "PUT", "secrets-safe/secrets/*/favorite", WRITE),
+    // Safes and who holds them.
+    row(V3, "GET", "secrets-safe/safes", METADATA),
+    row(V3, "POST", "secrets-safe/safes", WRITE),
+    row(V3, "GET", "secrets-safe/safes/safe-permissions", METADATA),
+    row(V3, "GET", "secrets-safe/safes/*", METADATA),
+    row(V3, "PUT", "secrets-safe/safes/*", WRITE),
+    row(V3, "DELETE", "secrets-safe/safes/*", DELETE),
+    row(V3, "GET", "secrets-safe/safes/*/safe-permissions", METADATA),
+    row(V3, "PUT", "secrets-safe/safes/*/safe-permissions", SET_OWNER),
+    row(V3, "DELETE", "secrets-safe/safes/*/safe-permissions", SET_OWNER),
+    // PAM v2.
+    row(V2, "GET", "session", Needs::Caller),
+    row(V2, "GET", "vault/keyring", ADMIN),
+    row(V2, "POST", "vault/keyring/rotate", ADMIN),
+    row(V2, "POST", "vault/keyring/reseal", ADMIN),
+    // Versioned KV.
+    row(Kv, "GET", "whoami", Needs::Caller),
+];
+
+/// What the table says about a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Found(Needs),
+    /// The path is served, not with this method; the methods it takes, for `Allow`.
+    MethodNotAllowed(String),
+    NotFound,
+}
+
+fn matches(pattern: &str, segments: &[&str]) -> bool {
+    let mut parts = pattern.split('/');
+    let mut given = segments.iter();
+    loop {
+        match (parts.next(), given.next()) {
+            (None, None) => return true,
+            (Some("*"), Some(_)) => {}
+            (Some(part), Some(segment)) if part == *segment => {}
+            _ => return false,
+        }
+    }
+}
+
+/// The row for `method` on `segments` (canonical, after the protocol's prefix).
+pub fn lookup(protocol: Protocol, method: &str, segments: &[&str]) -> Lookup {
+    let mut allowed: Vec<&str> = Vec::new();
+    for row in ROWS
+        .iter()
+        .filter(|r| r.protocol == protocol && matches(r.pattern, segments))
+    {
+        if row.method == method {
+            return Lookup::Found(row.needs);
+        }
+        if !allowed.contains(&row.method) {
+            allowed.push(row.method);
+        }
+    }
+    if allowed.is_empty() {
+        Lookup::NotFound
+    } else {
+        Lookup::MethodNotAllowed(allowed.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use edgesafe_api_common::AuthMethod;
+
+    use super::*;
+    use crate::routes::{route, AuthRule};
+
+    const ID: &str = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
+
+    /// Every method and path the area components serve, as their dispatch tables list
+    /// them (with ids where they take one). A route added to an area goes here too.
+    const SERVED: &[(Protocol, &str, &str)] = &[
+        (V3, "POST", "auth/connect/token"),
+        (V3, "POST", "auth/signappin"),
+        (V3, "POST", "auth/signout"),
+        (V3, "GET", "configuration/version"),
+        (V3, "GET", "users"),
+        (V3, "POST", "users"),
+        (V3, "GET", "users/2"),
+        (V3, "PUT", "users/2"),
+        (V3, "DELETE", "users/2"),
+        (V3, "POST", "users/2/quarantine"),
+        (V3, "POST", "users/2/unquarantine"),
+        (V3, "GET", "users/2/usergroups"),
+        (V3, "POST", "users/2/usergroups/3"),
+        (V3, "DELETE", "users/2/usergroups/3"),
+        (V3, "GET", "users/2/apikeys"),
+        (V3, "POST", "users/2/apikeys"),
+        (V3, "DELETE", "users/2/apikeys/4"),
+        (V3, "GET", "usergroups"),
+        (V3, "POST", "usergroups"),
+        (V3, "GET", "usergroups/3"),
+        (V3, "DELETE", "usergroups/3"),
+        (V3, "GET", "usergroups/3/users"),
+        (V3, "GET", "usergroups/3/permissions"),
+        (V3, "POST", "usergroups/3/permissions"),
+        (V3, "DELETE", "usergroups/3/permissions"),
+        (V3, "GET", "permissions"),
+        (V3, "GET", "secrets-safe/folders"),
+        (V3, "POST", "secrets-safe/folders"),
+        (V3, "GET", "secrets-safe/folders/ID"),
+        (V3, "PUT", "secrets-safe/folders/ID"),
+        (V3, "DELETE", "secrets-safe/folders/ID"),
+        (V3, "POST", "secrets-safe/folders/ID"),
+        (V3, "PUT", "secrets-safe/folders/ID/move"),
+        (V3, "PUT", "secrets-safe/folders/ID/favorite"),
+        (V3, "POST", "secrets-safe/folders/ID/upload"),
+        (V3, "GET", "secrets-safe/folders/ID/secrets"),
+        (V3, "POST", "secrets-safe/folders/ID/secrets"),
+        (V3, "POST", "secrets-safe/folders/ID/secrets/text"),
+        (V3, "POST", "secrets-safe/folders/ID/secrets/file"),
+        (V3, "GET", "secrets-safe/secrets"),
+        (V3, "PUT", "secrets-safe/secrets/move"),
+        (V3, "GET", "secrets-safe/secrets/ID"),
+        (V3, "PUT", "secrets-safe/secrets/ID"),
+        (V3, "DELETE", "secrets-safe/secrets/ID"),
+        (V3, "GET", "secrets-safe/secrets/ID/text"),
+        (V3, "PUT", "secrets-safe/secrets/ID/text"),
+        (V3, "GET", "secrets-safe/secrets/ID/file"),
+        (V3, "PUT", "secrets-safe/secrets/ID/file"),
+        (V3, "GET", "secrets-safe/secrets/ID/file/download"),
+        (V3, "GET", "secrets-safe/secrets/ID/shares"),
+        (V3, "DELETE", "secrets-safe/secrets/ID/shares"),
+        (V3, "POST", "secrets-safe/secrets/ID/shares/ID"),
+        (V3, "DELETE", "secrets-safe/secrets/ID/shares/ID"),
+        (V3, "PUT", "secrets-safe/secrets/ID/favorite"),
+        (V3, "GET", "secrets-safe/safes"),
+        (V3, "POST", "secrets-safe/safes"),
+        (V3, "GET", "secrets-safe/safes/safe-permissions"),
+        (V3, "GET", "secrets-safe/safes/ID"),
+        (V3, "PUT", "secrets-safe/safes/ID"),
+        (V3, "DELETE", "secrets-safe/safes/ID"),
+        (V3, "GET", "secrets-safe/safes/ID/safe-permissions"),
+        (V3, "PUT", "secrets-safe/safes/ID/safe-permissions"),
+        (V3, "DELETE", "secrets-safe/safes/ID/safe-permissions"),
+        (V2, "GET", "session"),
+        (Kv, "GET", "whoami"),
+    ];
+
+    fn segments(path: &str) -> Vec<&str> {
+        path.split('/')
+            .map(|s| if s == "ID" { ID } else { s })
+            .collect()
+    }
+
+    fn needs(protocol: Protocol, method: &str, path: &str) -> Option<Needs> {
+        match lookup(protocol, method, &segments(path)) {
+            Lookup::Found(needs) => Some(needs),
+            _ => None,
+        }
+    }
+
+    fn caller(scopes: &[&str]) -> Principal {
+        Principal {
+            user_id: 2,
+            user_name: "bob".into(),
+            admin: true,
+            groups: vec![],
+            features: BTreeMap::new(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            auth: AuthMethod::Bearer,
+            session: None,
+            credential: None,
+            credential_owner: None,
+        }
+    }
+
+    #[test]
+    fn every_served_route_has_a_row_and_the_gateway_routes_it() {
+        for (protocol, method, path) in SERVED {
+            assert!(
+                needs(*protocol, method, path).is_some(),
+                "no scope row for {method} {path}"
+            );
+            assert!(
+                route(*protocol, &segments(path)).is_some(),
+                "the gateway does not route {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_token_endpoint_is_anonymous_and_it_agrees_with_the_auth_rule() {
+        for (protocol, method, path) in SERVED {
+            let anonymous = needs(*protocol, method, path) == Some(Needs::Anonymous);
+            let rule = route(*protocol, &segments(path)).map(|(_, rule)| rule);
+            assert_eq!(
+                anonymous,
+                rule == Some(AuthRule::Anonymous),
+                "{method} {path}"
+            );
+        }
+        assert_eq!(
+            needs(V3, "POST", "auth/connect/token"),
+            Some(Needs::Anonymous)
+        );
+    }
+
+    #[test]
+    fn paths_and_methods_without_a_row_are_refused() {
+        assert_eq!(
+            lookup(V3, "GET", &segments("secrets-safe/secrets/ID/other")),
+            Lookup::NotFound
+        );
+        assert_eq!(lookup(V3, "GET", &["nosuchthing"]), Lookup::NotFound);
+        assert_eq!(lookup(Kv, "GET", &[]), Lookup::NotFound);
+        assert_eq!(
+            lookup(V3, "PATCH", &["users"]),
+            Lookup::MethodNotAllowed("GET, POST".into())
+        );
+        assert_eq!(
+            lookup(
+                V3,
+                "POST",
+                &segments("secrets-safe/secrets/ID/file/download")
+            ),
+            Lookup::MethodNotAllowed("GET".into())
+        );
+    }
+
+    #[test]
+    fn a_read_scope_reads_but_cannot_write_delete_or_administer() {
+        let reader = caller(&["secrets.read"]);
+        let allows = |method: &str, path: &str| {
+            needs(V3, method, path).is_some_and(|n| n.allows(Some(&reader)))
+        };
+        assert!(allows("GET", "secrets-safe/secrets/ID"));
+        assert!(allows("GET", "secrets-safe/secrets"));
+        assert!(allows("GET", "secrets-safe/safes"));
+        assert!(allows("POST", "auth/signappin"));
+        assert!(!allows("DELETE", "secrets-safe/secrets/ID"));
+        assert!(!allows("PUT", "secrets-safe/secrets/ID"));
+        assert!(!allows("POST", "users"));
+        assert!(!allows("POST", "users/2/apikeys"));
+        assert!(!allows("PUT", "secrets-safe/safes/ID/safe-permissions"));
+    }
+
+    #[test]
+    fn metadata_scope_lists_but_reads_no_values() {
+        let lister = caller(&["secrets.read_metadata"]);
+        let allows = |method: &str, path: &str| {
+            needs(V3, method, path).is_some_and(|n| n.allows(Some(&lister)))
+        };
+        assert!(allows("GET", "secrets-safe/secrets"));
+        assert!(allows("GET", "secrets-safe/secrets/ID/file"));
+        assert!(!allows("GET", "secrets-safe/secrets/ID"));
+        assert!(!allows("GET", "secrets-safe/secrets/ID/text"));
+        assert!(!allows("GET", "secrets-safe/secrets/ID/file/download"));
+    }
+
+    #[test]
+    fn publicapi_covers_every_v3_route() {
+        let client = caller(&[SCOPE_PUBLIC_API]);
+        for (protocol, method, path) in SERVED {
+            let allowed = needs(*protocol, method, path).is_some_and(|n| n.allows(Some(&client)));
+            assert!(allowed, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn purposes_name_the_specific_scope() {
+        assert_eq!(
+            needs(V3, "DELETE", "secrets-safe/secrets/ID").map(Needs::purpose),
+            Some("secrets.delete")
+        );
+        assert_eq!(
+            needs(V3, "POST", "users").map(Needs::purpose),
+            Some("publicapi")
+        );
+        assert!(!Needs::Caller.allows(None));
+        assert!(Needs::Anonymous.allows(None));
+    }
+}
