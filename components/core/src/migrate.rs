@@ -40,6 +40,8 @@ pub fn ensure_current(db: &Db) -> Result<(), VaultError> {
         Err(VaultError::Invalid(m)) if m.contains("no such table") => 0,
         Err(e) => return Err(e),
     };
+    // The keys before anything else: a vault no configured KEK opens stays untouched.
+    bootstrap::open_keys(db, applied)?;
     if applied >= latest() {
         if applied > latest() {
             eprintln!(
@@ -49,7 +51,7 @@ pub fn ensure_current(db: &Db) -> Result<(), VaultError> {
         }
         return Ok(());
     }
-    db.transaction(|db| {
+    let upgraded = db.transaction(|db| {
         db.run(
             "CREATE TABLE IF NOT EXISTS schema_migrations (\
                 version    INTEGER PRIMARY KEY, \
@@ -60,17 +62,18 @@ pub fn ensure_current(db: &Db) -> Result<(), VaultError> {
         let applied = recorded_version(db)?;
         let todo = pending(applied);
         if todo.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let now = clock::now_unix()?;
         for m in todo {
             apply(db, m, now)?;
         }
-        if applied == 0 {
-            bootstrap::first_run(db, now)?;
-        }
-        Ok(())
-    })
+        bootstrap::after_migrations(db, applied, now)
+    })?;
+    if upgraded {
+        bootstrap::finish_upgrade(db);
+    }
+    Ok(())
 }
 
 fn recorded_version(db: &Db) -> Result<u32, VaultError> {
