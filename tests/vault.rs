@@ -643,8 +643,27 @@ fn a_vault_made_before_the_keyring_is_upgraded_and_no_key_rotation_strands_its_v
         vault.kv_keys()
     );
 
-    // With K2 and K1 beside it, the last format-1 value is re-sealed before the keyring
-    // is re-wrapped under K2...
+    // While a value is still sealed directly under a KEK, the keyring is not moved off
+    // `kek_previous`, by a start or by a new data key term.
+    let base = vault.start_with(K3, K1);
+    assert_eq!(
+        read_former(&base, under_k1.0),
+        (200, Some(under_k1.1.to_string()))
+    );
+    let rotate = edgesafe_tests::send(
+        &base,
+        "POST",
+        "/api/v2/vault/keyring/rotate",
+        &[("Authorization", ADMIN_KEY)],
+        None,
+    );
+    assert_eq!(rotate.status, 200, "{rotate:?}");
+    let status = former_status(&base);
+    assert_eq!(status["kek_id"], K1_ID);
+    assert_eq!(status["kek_sealed_values"], 1);
+
+    // With K2 and K1 beside it, the last format-1 value is re-sealed (under the newest
+    // term) before the keyring is re-wrapped under K2...
     let base = vault.start_with(K2, K1);
     for (id, text) in FORMER_SECRETS {
         assert_eq!(read_former(&base, id), (200, Some(text.to_string())));
@@ -652,7 +671,7 @@ fn a_vault_made_before_the_keyring_is_upgraded_and_no_key_rotation_strands_its_v
     let status = former_status(&base);
     assert_eq!(status["kek_id"], K2_ID);
     assert_eq!(status["kek_sealed_values"], 0);
-    assert_eq!(values_per_term(&status), vec![(1, 2)]);
+    assert_eq!(values_per_term(&status), vec![(1, 1), (2, 1)]);
 
     // ...so K1 can go, and then K2 (the double rotation that once bricked a vault).
     let base = vault.start_with(K2, "");

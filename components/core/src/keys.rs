@@ -182,15 +182,23 @@ pub fn rewrap(db: &Db, keks: &Keks) -> Result<Rc<Keyring>, VaultError> {
     .map(cache)
 }
 
-/// Adds a data key as a new term (wrapped under `kek`); returns its number.
+/// Adds a data key as a new term; returns its number. The keyring stays wrapped by
+/// the KEK that wraps it: moving to `kek` is the start's job (`bootstrap::open_keys`),
+/// which first makes sure no value still needs `kek_previous`.
 pub fn rotate() -> Result<Term, VaultError> {
     let keks = keks()?;
     let now = clock::now_unix()?;
     let (term, ring) = with_db(|db| {
         db.transaction(|db| {
-            let (mut ring, _) = load(db, &keks)?;
+            let (mut ring, by) = load(db, &keks)?;
+            let kek = match by {
+                WrappedBy::Current => keks.current(),
+                WrappedBy::Previous => keks
+                    .previous()?
+                    .ok_or_else(|| VaultError::io("kek_previous vanished"))?,
+            };
             let term = ring.add_term(Zeroizing::new(random::array()?), now)?;
-            write(db, keks.current(), &ring, now)?;
+            write(db, kek, &ring, now)?;
             Ok((term, ring))
         })
     })?;

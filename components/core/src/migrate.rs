@@ -1,8 +1,10 @@
 //! Applies the embedded `migrations/NNNN_name.sql` files once per database, in order,
 //! each recorded in `schema_migrations` in the same transaction as its statements.
 //!
-//! Steady state costs one query per instance: the recorded version is read outside
-//! any transaction and, when it is the latest, nothing else happens. Otherwise the
+//! Steady state costs two queries per instance: the recorded version is read outside
+//! any transaction, the vault's keys are opened (`bootstrap::open_keys`, which reads
+//! the keyring, and refuses a vault no configured KEK opens before anything is
+//! written) and, when the version is the latest, nothing else happens. Otherwise the
 //! work runs under `BEGIN IMMEDIATE` and re-reads the version there, so of two
 //! concurrent first requests one migrates and the other, once it gets the lock, finds
 //! nothing left to do. All pending migrations share that one transaction: a database
