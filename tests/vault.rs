@@ -138,15 +138,16 @@ fn wrapping_kek_id(app: &TestApp) -> String {
 fn a_key_that_does_not_open_the_keyring_is_refused_by_name_and_nothing_changes() {
     let mut app = vault(&[]);
     assert_eq!(
-        app.send("POST", "/seal/old", &[], Some(b"first")).status,
+        app.send("POST", "/seal/probe/old", &[], Some(b"first"))
+            .status,
         204
     );
     // A new key alone, as if the rotation's `kek_previous` were forgotten.
     app.restart_with(&keks(K2, ""));
     let before = state_files(app.state_dir());
     for reply in [
-        app.get("/unseal/old", &[]),
-        app.send("POST", "/seal/new", &[], Some(b"second")),
+        app.get("/unseal/probe/old", &[]),
+        app.send("POST", "/seal/probe/new", &[], Some(b"second")),
         app.get("/digest/some-token", &[]),
         app.get("/migrations", &[]),
     ] {
@@ -163,21 +164,23 @@ fn a_key_that_does_not_open_the_keyring_is_refused_by_name_and_nothing_changes()
     );
     // The right key as `kek_previous` opens it, and new values are sealed too.
     app.restart_with(&keks(K2, K1));
-    assert_eq!(app.get("/unseal/old", &[]).text(), "first");
+    assert_eq!(app.get("/unseal/probe/old", &[]).text(), "first");
     assert_eq!(
-        app.send("POST", "/seal/new", &[], Some(b"second")).status,
+        app.send("POST", "/seal/probe/new", &[], Some(b"second"))
+            .status,
         204
     );
     app.restart_with(&keks(K2, ""));
-    assert_eq!(app.get("/unseal/old", &[]).text(), "first");
-    assert_eq!(app.get("/unseal/new", &[]).text(), "second");
+    assert_eq!(app.get("/unseal/probe/old", &[]).text(), "first");
+    assert_eq!(app.get("/unseal/probe/new", &[]).text(), "second");
 }
 
 #[test]
 fn a_rewrap_that_never_commits_leaves_a_vault_that_opens_with_either_key() {
     let mut app = vault(&[]);
     assert_eq!(
-        app.send("POST", "/seal/kept", &[], Some(b"value")).status,
+        app.send("POST", "/seal/probe/kept", &[], Some(b"value"))
+            .status,
         204
     );
     app.restart_with(&keks(K2, K1));
@@ -186,20 +189,20 @@ fn a_rewrap_that_never_commits_leaves_a_vault_that_opens_with_either_key() {
     // with `kek_previous`.
     let lock = db(&app);
     lock.execute_batch("BEGIN IMMEDIATE").unwrap();
-    assert_eq!(app.get("/unseal/kept", &[]).text(), "value");
+    assert_eq!(app.get("/unseal/probe/kept", &[]).text(), "value");
     lock.execute_batch("ROLLBACK").unwrap();
     assert_eq!(wrapping_kek_id(&app), K1_ID, "nothing was re-wrapped");
 
     // The old key alone still opens it...
     app.restart_with(&keks(K1, ""));
-    assert_eq!(app.get("/unseal/kept", &[]).text(), "value");
+    assert_eq!(app.get("/unseal/probe/kept", &[]).text(), "value");
     // ...and so does the new one with the old one beside it, which completes the
     // re-wrap, after which the new one alone is enough.
     app.restart_with(&keks(K2, K1));
-    assert_eq!(app.get("/unseal/kept", &[]).text(), "value");
+    assert_eq!(app.get("/unseal/probe/kept", &[]).text(), "value");
     assert_eq!(wrapping_kek_id(&app), K2_ID);
     app.restart_with(&keks(K2, ""));
-    assert_eq!(app.get("/unseal/kept", &[]).text(), "value");
+    assert_eq!(app.get("/unseal/probe/kept", &[]).text(), "value");
 }
 
 #[test]
