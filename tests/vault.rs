@@ -721,3 +721,64 @@ fn a_vault_made_before_the_keyring_is_refused_untouched_by_a_key_that_does_not_o
         assert_eq!(read_former(&base, id), (200, Some(text.to_string())));
     }
 }
+
+#[test]
+fn reseals_racing_writes_and_deletes_neither_lose_nor_revive_a_value() {
+    let app = TestApp::start();
+    let admin = app.admin();
+    let safe = app.create_safe(&admin, "race");
+    std::thread::scope(|s| {
+        // An administrator adds terms and re-seals in small batches...
+        let resealing = s.spawn(|| {
+            for _ in 0..6 {
+                let rotate = keyring_call(&app, ADMIN_KEY, "POST", "keyring/rotate");
+                assert_eq!(rotate.status, 200, "{rotate:?}");
+                for _ in 0..3 {
+                    let reseal = keyring_call(&app, ADMIN_KEY, "POST", "keyring/reseal?limit=4");
+                    assert_eq!(reseal.status, 200, "{reseal:?}");
+                }
+            }
+        });
+        // ...while secrets are written, and every other one deleted.
+        let mut kept = Vec::new();
+        for i in 0..24 {
+            let text = format!("value {i}");
+            let id = app.create_text_secret(&admin, &safe, &format!("s{i}"), &text);
+            if i % 2 == 0 {
+                let deleted = app.v3(
+                    &admin,
+                    "DELETE",
+                    &format!("secrets-safe/secrets/{id}"),
+                    None,
+                );
+                assert_eq!(deleted.status, 200, "{deleted:?}");
+            } else {
+                kept.push((id, text));
+            }
+        }
+        resealing.join().unwrap();
+        assert_all_readable(&app, &kept);
+    });
+    // No deleted value came back, and the counts agree with the store.
+    let sealed_records = || {
+        kv(&app)
+            .query_row(
+                "SELECT COUNT(*) FROM spin_key_value WHERE key LIKE 'sealed/%'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap() as u64
+    };
+    assert_eq!(sealed_records(), 12);
+    let total = |status: &serde_json::Value| -> u64 {
+        values_per_term(status).iter().map(|(_, n)| n).sum()
+    };
+    assert_eq!(total(&keyring_status(&app)), 12);
+    let reseal = keyring_call(&app, ADMIN_KEY, "POST", "keyring/reseal?limit=1000");
+    assert_eq!(reseal.json()["remaining"], 0, "{reseal:?}");
+    let status = keyring_status(&app);
+    let newest = status["newest_term"].as_u64().unwrap();
+    assert_eq!(newest, 7);
+    assert_eq!(values_per_term(&status).last(), Some(&(newest, 12)));
+    assert_eq!(sealed_records(), 12);
+}
