@@ -1,12 +1,20 @@
-//! Envelope encryption of sealed values (DESIGN.md section 5), free of Spin calls.
+//! The formats of sealed values (DESIGN.md section 5), free of Spin calls.
 //!
-//! Each value gets a fresh 256-bit data key; the value is encrypted under it with
-//! AES-256-GCM and the data key is wrapped, again with AES-256-GCM, by the
-//! key-encryption key (KEK). Both associated data bind the scope, so a record copied to
-//! another scope fails to open; the wrap also binds the KEK's id, so a record cannot be
-//! relabelled to another key.
+//! Format 2, written today: the value is encrypted with AES-256-GCM under a data key
+//! of the keyring, named by its term. The associated data binds the format, the term
+//! and the scope, so a record copied to another scope, or relabelled to another term,
+//! fails to open.
 //!
-//! Record layout, version 1 (all fixed width but the ciphertext):
+//! | bytes | field |
+//! | --- | --- |
+//! | 1 | format version (2) |
+//! | 4 | keyring term, big-endian |
+//! | 12 | nonce |
+//! | rest | value ciphertext and its 16-byte tag |
+//!
+//! Format 1, only read (vaults made before the keyring; the core re-seals them to
+//! format 2): each value had a fresh data key, wrapped by the key-encryption key (KEK)
+//! itself. Both associated data bind the scope; the wrap also binds the KEK's id.
 //!
 //! | bytes | field |
 //! | --- | --- |
@@ -25,23 +33,38 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::error::{RandomUnavailable, VaultError};
-use crate::random;
+use crate::error::VaultError;
 
 const FORMAT_V1: u8 = 1;
-const KEY_LEN: usize = 32;
-const NONCE_LEN: usize = 12;
-const TAG_LEN: usize = 16;
+const FORMAT_V2: u8 = 2;
+pub const KEY_LEN: usize = 32;
+pub const NONCE_LEN: usize = 12;
+pub const TAG_LEN: usize = 16;
 const KEY_ID_LEN: usize = 8;
 const WRAPPED_LEN: usize = KEY_LEN + TAG_LEN;
-const HEADER_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN + WRAPPED_LEN + NONCE_LEN;
+const V1_HEADER_LEN: usize = 1 + KEY_ID_LEN + NONCE_LEN + WRAPPED_LEN + NONCE_LEN;
+const TERM_LEN: usize = 4;
+const V2_HEADER_LEN: usize = 1 + TERM_LEN + NONCE_LEN;
 
 const VALUE_DOMAIN: &[u8] = b"edgesafe:sealed-value:v1";
 const WRAP_DOMAIN: &[u8] = b"edgesafe:wrapped-key:v1";
+const TERM_VALUE_DOMAIN: &[u8] = b"edgesafe:sealed-value:v2";
+
+/// A keyring term: data keys are numbered 1, 2, ... in the order they were made.
+pub type Term = u32;
+
+/// A 256-bit key (a data key or a system key). Wiped on drop.
+pub type SecretKey = Zeroizing<[u8; KEY_LEN]>;
 
 /// Identifies a KEK without revealing it: the first 8 bytes of its SHA-256.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct KeyId([u8; KEY_ID_LEN]);
+
+impl KeyId {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
 
 impl fmt::Display for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -98,13 +121,33 @@ impl Kek {
         self.id
     }
 
-    fn cipher(&self) -> Aes256Gcm {
+    pub fn cipher(&self) -> Aes256Gcm {
         Aes256Gcm::new(&self.key.into())
     }
 }
 
-/// A sealed record split into its fields; opening it needs the KEK its key id names.
-pub struct SealedRecord<'a> {
+/// A stored record of either format.
+pub enum SealedRecord<'a> {
+    /// Format 1: sealed directly under the KEK its key id names.
+    Kek(KekRecord<'a>),
+    /// Format 2: sealed under a keyring term.
+    Term(TermRecord<'a>),
+}
+
+impl<'a> SealedRecord<'a> {
+    /// Splits a stored record. Anything that is not a well-formed record reads as
+    /// tampered: the store holds only what the core wrote.
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, VaultError> {
+        match bytes.first() {
+            Some(&FORMAT_V1) => KekRecord::decode(bytes).map(SealedRecord::Kek),
+            Some(&FORMAT_V2) => TermRecord::decode(bytes).map(SealedRecord::Term),
+            _ => Err(VaultError::Tampered),
+        }
+    }
+}
+
+/// A format-1 record split into its fields; opening it needs the KEK its key id names.
+pub struct KekRecord<'a> {
     key_id: KeyId,
     wrap_nonce: [u8; NONCE_LEN],
     wrapped_key: &'a [u8],
@@ -112,18 +155,16 @@ pub struct SealedRecord<'a> {
     ciphertext: &'a [u8],
 }
 
-impl<'a> SealedRecord<'a> {
-    /// Splits a stored record. Anything that is not a well-formed record reads as
-    /// tampered: the store holds only what the core wrote.
-    pub fn decode(bytes: &'a [u8]) -> Result<Self, VaultError> {
-        if bytes.len() < HEADER_LEN + TAG_LEN || bytes[0] != FORMAT_V1 {
+impl<'a> KekRecord<'a> {
+    fn decode(bytes: &'a [u8]) -> Result<Self, VaultError> {
+        if bytes.len() < V1_HEADER_LEN + TAG_LEN || bytes[0] != FORMAT_V1 {
             return Err(VaultError::Tampered);
         }
         let (key_id, rest) = bytes[1..].split_at(KEY_ID_LEN);
         let (wrap_nonce, rest) = rest.split_at(NONCE_LEN);
         let (wrapped_key, rest) = rest.split_at(WRAPPED_LEN);
         let (value_nonce, ciphertext) = rest.split_at(NONCE_LEN);
-        Ok(SealedRecord {
+        Ok(KekRecord {
             key_id: KeyId(key_id.try_into().map_err(|_| VaultError::Tampered)?),
             wrap_nonce: wrap_nonce.try_into().map_err(|_| VaultError::Tampered)?,
             wrapped_key,
@@ -138,7 +179,7 @@ impl<'a> SealedRecord<'a> {
 
     /// Unwraps the data key with `kek` and decrypts the value. Any failure, including
     /// a KEK other than the one named by the record, is `Tampered`.
-    pub fn open(&self, kek: &Kek, scope: &str) -> Result<Vec<u8>, VaultError> {
+    pub fn open(&self, kek: &Kek, scope: &str) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         if kek.id != self.key_id {
             return Err(VaultError::Tampered);
         }
@@ -165,37 +206,92 @@ impl<'a> SealedRecord<'a> {
                     aad: &value_aad(scope),
                 },
             )
+            .map(Zeroizing::new)
             .map_err(|_| VaultError::Tampered)
     }
 }
 
-/// Fresh randomness for one seal: the data key and the two nonces.
-pub struct SealRandomness {
-    data_key: Zeroizing<[u8; KEY_LEN]>,
-    wrap_nonce: [u8; NONCE_LEN],
-    value_nonce: [u8; NONCE_LEN],
+/// A format-2 record split into its fields; opening it needs its term's data key.
+pub struct TermRecord<'a> {
+    term: Term,
+    nonce: [u8; NONCE_LEN],
+    ciphertext: &'a [u8],
 }
 
-impl SealRandomness {
-    pub fn from_os() -> Result<Self, RandomUnavailable> {
-        Ok(SealRandomness {
-            data_key: Zeroizing::new(random::array()?),
-            wrap_nonce: random::array()?,
-            value_nonce: random::array()?,
+impl<'a> TermRecord<'a> {
+    fn decode(bytes: &'a [u8]) -> Result<Self, VaultError> {
+        if bytes.len() < V2_HEADER_LEN + TAG_LEN || bytes[0] != FORMAT_V2 {
+            return Err(VaultError::Tampered);
+        }
+        let (term, rest) = bytes[1..].split_at(TERM_LEN);
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        Ok(TermRecord {
+            term: Term::from_be_bytes(term.try_into().map_err(|_| VaultError::Tampered)?),
+            nonce: nonce.try_into().map_err(|_| VaultError::Tampered)?,
+            ciphertext,
         })
+    }
+
+    pub fn term(&self) -> Term {
+        self.term
+    }
+
+    /// Decrypts the value with `data_key`, the key of [`TermRecord::term`]. Any failure
+    /// (another term's key, another scope, an edited byte) is `Tampered`.
+    pub fn open(
+        &self,
+        data_key: &[u8; KEY_LEN],
+        scope: &str,
+    ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        Aes256Gcm::new(&(*data_key).into())
+            .decrypt(
+                &Nonce::<Aes256Gcm>::from(self.nonce),
+                Payload {
+                    msg: self.ciphertext,
+                    aad: &term_value_aad(self.term, scope),
+                },
+            )
+            .map(Zeroizing::new)
+            .map_err(|_| VaultError::Tampered)
     }
 }
 
-/// Encrypts `plaintext` for `scope` under `kek` and returns the record to store.
+/// Encrypts `plaintext` for `scope` under the data key of `term`; `nonce` must be
+/// fresh (random) for every call.
 pub fn seal(
-    kek: &Kek,
+    term: Term,
+    data_key: &[u8; KEY_LEN],
     scope: &str,
     plaintext: &[u8],
-    fresh: SealRandomness,
+    nonce: [u8; NONCE_LEN],
 ) -> Result<Vec<u8>, VaultError> {
-    let ciphertext = Aes256Gcm::new(&(*fresh.data_key).into())
+    let ciphertext = Aes256Gcm::new(&(*data_key).into())
         .encrypt(
-            &Nonce::<Aes256Gcm>::from(fresh.value_nonce),
+            &Nonce::<Aes256Gcm>::from(nonce),
+            Payload {
+                msg: plaintext,
+                aad: &term_value_aad(term, scope),
+            },
+        )
+        .map_err(|_| VaultError::invalid("value too large to seal"))?;
+    let mut record = Vec::with_capacity(V2_HEADER_LEN + ciphertext.len());
+    record.push(FORMAT_V2);
+    record.extend_from_slice(&term.to_be_bytes());
+    record.extend_from_slice(&nonce);
+    record.extend_from_slice(&ciphertext);
+    Ok(record)
+}
+
+/// A format-1 record, as vaults made before the keyring hold them; only tests make
+/// new ones.
+#[cfg(test)]
+pub fn seal_under_kek(kek: &Kek, scope: &str, plaintext: &[u8]) -> Result<Vec<u8>, VaultError> {
+    let data_key: [u8; KEY_LEN] = crate::random::array()?;
+    let (wrap_nonce, value_nonce): ([u8; NONCE_LEN], [u8; NONCE_LEN]) =
+        (crate::random::array()?, crate::random::array()?);
+    let ciphertext = Aes256Gcm::new(&data_key.into())
+        .encrypt(
+            &Nonce::<Aes256Gcm>::from(value_nonce),
             Payload {
                 msg: plaintext,
                 aad: &value_aad(scope),
@@ -205,22 +301,19 @@ pub fn seal(
     let wrapped = kek
         .cipher()
         .encrypt(
-            &Nonce::<Aes256Gcm>::from(fresh.wrap_nonce),
+            &Nonce::<Aes256Gcm>::from(wrap_nonce),
             Payload {
-                msg: fresh.data_key.as_slice(),
+                msg: data_key.as_slice(),
                 aad: &wrap_aad(kek.id, scope),
             },
         )
         .map_err(|_| VaultError::io("cannot wrap data key"))?;
-    if wrapped.len() != WRAPPED_LEN {
-        return Err(VaultError::io("cannot wrap data key"));
-    }
-    let mut record = Vec::with_capacity(HEADER_LEN + ciphertext.len());
+    let mut record = Vec::with_capacity(V1_HEADER_LEN + ciphertext.len());
     record.push(FORMAT_V1);
     record.extend_from_slice(&kek.id.0);
-    record.extend_from_slice(&fresh.wrap_nonce);
+    record.extend_from_slice(&wrap_nonce);
     record.extend_from_slice(&wrapped);
-    record.extend_from_slice(&fresh.value_nonce);
+    record.extend_from_slice(&value_nonce);
     record.extend_from_slice(&ciphertext);
     Ok(record)
 }
@@ -240,7 +333,17 @@ fn wrap_aad(key_id: KeyId, scope: &str) -> Vec<u8> {
     aad
 }
 
-fn push_field(out: &mut Vec<u8>, field: &[u8]) {
+fn term_value_aad(term: Term, scope: &str) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(TERM_VALUE_DOMAIN.len() + 29 + scope.len());
+    aad.extend_from_slice(TERM_VALUE_DOMAIN);
+    push_field(&mut aad, &[FORMAT_V2]);
+    push_field(&mut aad, &term.to_be_bytes());
+    push_field(&mut aad, scope.as_bytes());
+    aad
+}
+
+/// Appends a length-prefixed field, so that no two field lists share an encoding.
+pub fn push_field(out: &mut Vec<u8>, field: &[u8]) {
     out.extend_from_slice(&(field.len() as u64).to_be_bytes());
     out.extend_from_slice(field);
 }
@@ -255,91 +358,166 @@ mod tests {
         Kek::from_bytes([fill; KEY_LEN])
     }
 
-    fn sealed(kek: &Kek, scope: &str, value: &[u8]) -> Vec<u8> {
-        seal(kek, scope, value, SealRandomness::from_os().unwrap()).unwrap()
+    fn sealed_v1(kek: &Kek, scope: &str, value: &[u8]) -> Vec<u8> {
+        seal_under_kek(kek, scope, value).unwrap()
     }
 
-    fn open(record: &[u8], kek: &Kek, scope: &str) -> Result<Vec<u8>, VaultError> {
-        SealedRecord::decode(record)?.open(kek, scope)
+    fn open_v1(record: &[u8], kek: &Kek, scope: &str) -> Result<Vec<u8>, VaultError> {
+        match SealedRecord::decode(record)? {
+            SealedRecord::Kek(r) => r.open(kek, scope).map(|v| v.to_vec()),
+            SealedRecord::Term(_) => panic!("format 2"),
+        }
     }
+
+    fn sealed_v2(term: Term, key: &[u8; KEY_LEN], scope: &str, value: &[u8]) -> Vec<u8> {
+        seal(term, key, scope, value, crate::random::array().unwrap()).unwrap()
+    }
+
+    /// Opens a format-2 record with the key `keys` holds for its term.
+    fn open_v2(
+        record: &[u8],
+        keys: &[(Term, [u8; KEY_LEN])],
+        scope: &str,
+    ) -> Result<Vec<u8>, VaultError> {
+        match SealedRecord::decode(record)? {
+            SealedRecord::Term(r) => {
+                let (_, key) = keys
+                    .iter()
+                    .find(|(t, _)| *t == r.term())
+                    .ok_or(VaultError::Tampered)?;
+                r.open(key, scope).map(|v| v.to_vec())
+            }
+            SealedRecord::Kek(_) => panic!("format 1"),
+        }
+    }
+
+    const K1: [u8; KEY_LEN] = [1; KEY_LEN];
+    const K2: [u8; KEY_LEN] = [2; KEY_LEN];
 
     #[test]
-    fn round_trip() {
-        let k = kek(7);
+    fn term_records_round_trip() {
         for value in [&b""[..], b"p@ss", &[0u8; 5000]] {
-            let record = sealed(&k, "secret/1/v/1", value);
-            assert_eq!(record.len(), HEADER_LEN + value.len() + TAG_LEN);
-            assert_eq!(open(&record, &k, "secret/1/v/1").unwrap(), value);
+            let record = sealed_v2(7, &K1, "secret/1/v/1", value);
+            assert_eq!(record.len(), V2_HEADER_LEN + value.len() + TAG_LEN);
+            assert_eq!(record[0], FORMAT_V2);
+            assert_eq!(open_v2(&record, &[(7, K1)], "secret/1/v/1").unwrap(), value);
         }
     }
 
     #[test]
-    fn same_value_seals_differently() {
-        let k = kek(7);
-        assert_ne!(sealed(&k, "s", b"v"), sealed(&k, "s", b"v"));
-    }
-
-    #[test]
-    fn wrong_scope_fails() {
-        let k = kek(7);
-        let record = sealed(&k, "secret/1/v/1", b"value");
-        assert_eq!(open(&record, &k, "secret/1/v/2"), Err(VaultError::Tampered));
+    fn term_records_fail_with_another_scope_term_or_key() {
+        let record = sealed_v2(1, &K1, "secret/1/v/1", b"value");
+        let keys = [(1, K1), (2, K2)];
         assert_eq!(
-            open(&record, &k, "secret/1/v/1 "),
+            open_v2(&record, &keys, "secret/1/v/2"),
+            Err(VaultError::Tampered)
+        );
+        // Relabelled to term 2: the key of term 2 does not open it, and neither does
+        // the right key, since the term is bound into the associated data.
+        let mut relabelled = record.clone();
+        relabelled[1..5].copy_from_slice(&2u32.to_be_bytes());
+        assert_eq!(
+            open_v2(&relabelled, &keys, "secret/1/v/1"),
+            Err(VaultError::Tampered)
+        );
+        assert_eq!(
+            open_v2(&relabelled, &[(2, K1)], "secret/1/v/1"),
+            Err(VaultError::Tampered)
+        );
+        // The right term with another key.
+        assert_eq!(
+            open_v2(&record, &[(1, K2)], "secret/1/v/1"),
             Err(VaultError::Tampered)
         );
     }
 
     #[test]
-    fn every_flipped_byte_fails() {
-        let k = kek(7);
-        let record = sealed(&k, "scope", b"a value of some length");
+    fn every_flipped_byte_of_a_term_record_fails() {
+        let record = sealed_v2(3, &K1, "scope", b"a value of some length");
         for i in 0..record.len() {
             let mut bad = record.clone();
             bad[i] ^= 0x01;
-            assert_eq!(
-                open(&bad, &k, "scope"),
-                Err(VaultError::Tampered),
-                "byte {i}"
+            let keys = [(3, K1), (3 ^ 0x01, K1), (3 ^ 0x0100_0000, K1)];
+            assert!(open_v2(&bad, &keys, "scope").is_err(), "byte {i}");
+        }
+    }
+
+    #[test]
+    fn truncated_or_unknown_formats_fail() {
+        let record = sealed_v2(1, &K1, "scope", b"value");
+        for len in 0..record.len() {
+            assert!(
+                SealedRecord::decode(&record[..len])
+                    .and_then(|r| match r {
+                        SealedRecord::Term(r) => r.open(&K1, "scope"),
+                        SealedRecord::Kek(r) => r.open(&kek(1), "scope"),
+                    })
+                    .is_err(),
+                "{len}"
             );
         }
-    }
-
-    #[test]
-    fn truncated_or_unknown_format_fails() {
-        let k = kek(7);
-        let record = sealed(&k, "scope", b"value");
-        for len in 0..record.len() {
-            assert_eq!(open(&record[..len], &k, "scope"), Err(VaultError::Tampered));
+        for format in [0u8, 3, 255] {
+            let mut other = record.clone();
+            other[0] = format;
+            assert!(matches!(
+                SealedRecord::decode(&other),
+                Err(VaultError::Tampered)
+            ));
         }
-        let mut v2 = record.clone();
-        v2[0] = 2;
-        assert_eq!(open(&v2, &k, "scope"), Err(VaultError::Tampered));
     }
 
     #[test]
-    fn wrong_kek_fails() {
-        let record = sealed(&kek(7), "scope", b"value");
-        assert_eq!(open(&record, &kek(8), "scope"), Err(VaultError::Tampered));
+    fn same_value_seals_differently() {
+        assert_ne!(sealed_v2(1, &K1, "s", b"v"), sealed_v2(1, &K1, "s", b"v"));
+        let k = kek(7);
+        assert_ne!(sealed_v1(&k, "s", b"v"), sealed_v1(&k, "s", b"v"));
+    }
+
+    #[test]
+    fn kek_records_still_open() {
+        let k = kek(7);
+        for value in [&b""[..], b"p@ss", &[0u8; 5000]] {
+            let record = sealed_v1(&k, "secret/1/v/1", value);
+            assert_eq!(record.len(), V1_HEADER_LEN + value.len() + TAG_LEN);
+            assert_eq!(open_v1(&record, &k, "secret/1/v/1").unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn kek_records_fail_with_another_scope_or_kek() {
+        let k = kek(7);
+        let record = sealed_v1(&k, "secret/1/v/1", b"value");
+        assert_eq!(
+            open_v1(&record, &k, "secret/1/v/2"),
+            Err(VaultError::Tampered)
+        );
+        assert_eq!(
+            open_v1(&record, &k, "secret/1/v/1 "),
+            Err(VaultError::Tampered)
+        );
+        assert_eq!(
+            open_v1(&record, &kek(8), "secret/1/v/1"),
+            Err(VaultError::Tampered)
+        );
+    }
+
+    #[test]
+    fn every_flipped_byte_of_a_kek_record_fails() {
+        let k = kek(7);
+        let record = sealed_v1(&k, "scope", b"a value of some length");
+        for i in 0..record.len() {
+            let mut bad = record.clone();
+            bad[i] ^= 0x01;
+            assert!(open_v1(&bad, &k, "scope").is_err(), "byte {i}");
+        }
     }
 
     #[test]
     fn relabelled_key_id_fails_even_with_the_other_kek() {
         let (a, b) = (kek(1), kek(2));
-        let mut record = sealed(&a, "scope", b"value");
+        let mut record = sealed_v1(&a, "scope", b"value");
         record[1..1 + KEY_ID_LEN].copy_from_slice(&b.id().0);
-        assert_eq!(open(&record, &b, "scope"), Err(VaultError::Tampered));
-    }
-
-    #[test]
-    fn previous_kek_still_opens_its_records() {
-        let (previous, current) = (kek(1), kek(2));
-        let old = sealed(&previous, "scope", b"old value");
-        let record = SealedRecord::decode(&old).unwrap();
-        assert_eq!(record.key_id(), previous.id());
-        assert_ne!(record.key_id(), current.id());
-        assert_eq!(record.open(&previous, "scope").unwrap(), b"old value");
-        assert_eq!(record.open(&current, "scope"), Err(VaultError::Tampered));
+        assert_eq!(open_v1(&record, &b, "scope"), Err(VaultError::Tampered));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::envelope::KeyId;
+
 /// The KEK message is fixed so that no code path can echo the variable's value.
 pub const KEK_HELP: &str =
     "variable `kek` must be 32 bytes in base64 or hex; generate one with `openssl rand -base64 32`";
@@ -11,13 +13,30 @@ pub const KEK_HELP: &str =
 pub const KEK_PREVIOUS_HELP: &str =
     "variable `kek_previous` must be empty or 32 bytes in base64 or hex, like `kek`";
 
+/// `what` (the keyring, or a vault made before it) is wrapped by a KEK that is neither
+/// configured one. Key ids are the first bytes of a SHA-256 of the key, not the key.
+pub fn kek_does_not_open(
+    what: &str,
+    wrapped_by: &str,
+    kek: KeyId,
+    kek_previous: Option<KeyId>,
+) -> VaultError {
+    let previous = kek_previous.map_or_else(|| "empty".to_owned(), |id| format!("key id {id}"));
+    VaultError::KeyUnavailable(format!(
+        "{what} is wrapped by the key with id {wrapped_by}, which is neither variable `kek` \
+         (key id {kek}) nor variable `kek_previous` ({previous}); set `kek` to the key that \
+         wraps it, or, while rotating, `kek_previous`. Nothing was changed."
+    ))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VaultError {
     /// A uniqueness or foreign-key rule refused a write; names the rule.
     Conflict(String),
     /// The caller passed something the vault cannot accept.
     Invalid(String),
-    /// The key-encryption key is missing or malformed; says how to fix it.
+    /// The key-encryption key is missing or malformed, or no configured KEK opens the
+    /// keyring; says how to fix it.
     KeyUnavailable(String),
     /// A sealed value failed authentication.
     Tampered,

@@ -14,10 +14,12 @@ mod db;
 mod digests;
 mod envelope;
 mod error;
+mod keyring;
 mod keys;
 mod migrate;
 mod password;
 mod random;
+mod rotation;
 mod sealed;
 mod sql_error;
 mod sql_script;
@@ -29,7 +31,8 @@ wit_bindgen::generate!({
 });
 
 use exports::edgesafe::vault::{
-    audit as wit_audit, crypto, settings as wit_settings, storage as wit_storage, types,
+    audit as wit_audit, crypto, keyring as wit_keyring, settings as wit_settings,
+    storage as wit_storage, types,
 };
 
 use crate::error::VaultError;
@@ -184,6 +187,37 @@ impl wit_audit::Guest for Core {
                     mac: e.mac,
                 })
                 .collect(),
+        })
+    }
+}
+
+impl wit_keyring::Guest for Core {
+    fn status() -> Result<wit_keyring::KeyringStatus, types::Error> {
+        let status = rotation::status().map_err(to_wit)?;
+        Ok(wit_keyring::KeyringStatus {
+            kek_id: status.kek_id,
+            terms: status
+                .terms
+                .into_iter()
+                .map(|t| wit_keyring::TermStatus {
+                    term: t.term,
+                    created_at: t.created_at,
+                    values: t.values,
+                })
+                .collect(),
+            kek_sealed_values: status.kek_sealed,
+        })
+    }
+
+    fn rotate() -> Result<u32, types::Error> {
+        rotation::rotate().map_err(to_wit)
+    }
+
+    fn reseal(limit: u32) -> Result<wit_keyring::ResealOutcome, types::Error> {
+        let outcome = rotation::reseal(limit).map_err(to_wit)?;
+        Ok(wit_keyring::ResealOutcome {
+            resealed: outcome.resealed,
+            remaining: outcome.remaining,
         })
     }
 }

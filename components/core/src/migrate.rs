@@ -1,8 +1,10 @@
 //! Applies the embedded `migrations/NNNN_name.sql` files once per database, in order,
 //! each recorded in `schema_migrations` in the same transaction as its statements.
 //!
-//! Steady state costs one query per instance: the recorded version is read outside
-//! any transaction and, when it is the latest, nothing else happens. Otherwise the
+//! Steady state costs two queries per instance: the recorded version is read outside
+//! any transaction, the vault's keys are opened (`bootstrap::open_keys`, which reads
+//! the keyring, and refuses a vault no configured KEK opens before anything is
+//! written) and, when the version is the latest, nothing else happens. Otherwise the
 //! work runs under `BEGIN IMMEDIATE` and re-reads the version there, so of two
 //! concurrent first requests one migrates and the other, once it gets the lock, finds
 //! nothing left to do. All pending migrations share that one transaction: a database
@@ -40,6 +42,8 @@ pub fn ensure_current(db: &Db) -> Result<(), VaultError> {
         Err(VaultError::Invalid(m)) if m.contains("no such table") => 0,
         Err(e) => return Err(e),
     };
+    // The keys before anything else: a vault no configured KEK opens stays untouched.
+    bootstrap::open_keys(db, applied)?;
     if applied >= latest() {
         if applied > latest() {
             eprintln!(
@@ -49,7 +53,7 @@ pub fn ensure_current(db: &Db) -> Result<(), VaultError> {
         }
         return Ok(());
     }
-    db.transaction(|db| {
+    let upgraded = db.transaction(|db| {
         db.run(
             "CREATE TABLE IF NOT EXISTS schema_migrations (\
                 version    INTEGER PRIMARY KEY, \
@@ -60,17 +64,18 @@ pub fn ensure_current(db: &Db) -> Result<(), VaultError> {
         let applied = recorded_version(db)?;
         let todo = pending(applied);
         if todo.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let now = clock::now_unix()?;
         for m in todo {
             apply(db, m, now)?;
         }
-        if applied == 0 {
-            bootstrap::first_run(db, now)?;
-        }
-        Ok(())
-    })
+        bootstrap::after_migrations(db, applied, now)
+    })?;
+    if upgraded {
+        bootstrap::finish_upgrade(db);
+    }
+    Ok(())
 }
 
 fn recorded_version(db: &Db) -> Result<u32, VaultError> {

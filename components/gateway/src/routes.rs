@@ -59,6 +59,7 @@ pub fn route(protocol: Protocol, segments: &[&str]) -> Option<(Area, AuthRule)> 
             _ => return None,
         },
         (Protocol::V2, "session") => Area::Identity,
+        (Protocol::V2, "vault") => Area::Identity,
         (Protocol::Kv, "whoami") => Area::Identity,
         _ => return None,
     };
@@ -103,6 +104,10 @@ mod tests {
         assert_eq!(
             route(Protocol::Kv, &["whoami"]),
             Some((Area::Identity, AuthRule::KvBearer))
+        );
+        assert_eq!(
+            route(Protocol::V2, &["vault", "keyring", "reseal"]),
+            Some((Area::Identity, AuthRule::V2Token))
         );
     }
 

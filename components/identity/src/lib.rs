@@ -7,6 +7,7 @@
 
 pub mod dto;
 pub mod handlers;
+pub mod keyring;
 pub mod store;
 
 pub use edgesafe_api_common::area::Ctx;
@@ -36,6 +37,9 @@ pub enum Route {
     GroupPermissions(i64),
     Permissions,
     V2Session,
+    VaultKeyring,
+    VaultKeyringRotate,
+    VaultKeyringReseal,
     KvWhoami,
 }
 
@@ -74,6 +78,9 @@ pub fn route(protocol: Protocol, segments: &[&str]) -> Option<Route> {
         (Protocol::V3, ["usergroups", g, "permissions"]) => GroupPermissions(id(g)?),
         (Protocol::V3, ["permissions"]) => Permissions,
         (Protocol::V2, ["session"]) => V2Session,
+        (Protocol::V2, ["vault", "keyring"]) => VaultKeyring,
+        (Protocol::V2, ["vault", "keyring", "rotate"]) => VaultKeyringRotate,
+        (Protocol::V2, ["vault", "keyring", "reseal"]) => VaultKeyringReseal,
         (Protocol::Kv, ["whoami"]) => KvWhoami,
         _ => return None,
     })
@@ -117,6 +124,9 @@ async fn dispatch(route: Route, ctx: &Ctx) -> Result<Response> {
         GroupPermissions(g) if m == Method::DELETE => h::delete_usergroup_permissions(ctx, g),
         Permissions if m == Method::GET => h::get_permissions(ctx),
         V2Session if m == Method::GET => h::get_v2_session(ctx),
+        VaultKeyring if m == Method::GET => keyring::get_keyring(ctx),
+        VaultKeyringRotate if m == Method::POST => keyring::post_keyring_rotate(ctx),
+        VaultKeyringReseal if m == Method::POST => keyring::post_keyring_reseal(ctx),
         KvWhoami if m == Method::GET => h::get_kv_whoami(ctx),
         _ => Err(ApiError::method_not_allowed()),
     }
@@ -155,6 +165,11 @@ mod tests {
         assert_eq!(route(Protocol::V3, &["users", "x"]), None);
         assert_eq!(route(Protocol::V2, &["users"]), None);
         assert_eq!(route(Protocol::Kv, &["whoami"]), Some(Route::KvWhoami));
+        assert_eq!(
+            route(Protocol::V2, &["vault", "keyring", "reseal"]),
+            Some(Route::VaultKeyringReseal)
+        );
+        assert_eq!(route(Protocol::V2, &["vault", "keyring", "x"]), None);
         assert_eq!(
             route(Protocol::V3, &["auth", "connect", "token"]),
             Some(Route::Token)

@@ -12,7 +12,9 @@ mod bindings {
     wit_bindgen::generate!({ world: "api", path: "../../wit" });
 }
 
-pub use bindings::edgesafe::vault::{audit as wit_audit, crypto, settings, storage, types};
+pub use bindings::edgesafe::vault::{
+    audit as wit_audit, crypto, keyring, settings, storage, types,
+};
 pub use storage::{Outcome, Statement};
 pub use types::Value;
 
