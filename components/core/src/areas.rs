@@ -66,7 +66,13 @@ const SAFE_PERMISSIONS: &str = "safe_permissions";
 const PASSWORD_RULES: &str = "password_rules";
 
 /// Tables only the core reaches, listed so that [`check_sql`] knows them as tables.
-const CORE_ONLY: &[&str] = &["audit_events", "audit_head", "schema_migrations"];
+const CORE_ONLY: &[&str] = &[
+    "audit_events",
+    "audit_head",
+    "schema_migrations",
+    "vault_keyring",
+    "vault_sealed",
+];
 
 const IDENTITY: &[&str] = &[
     USERS,
