@@ -18,11 +18,19 @@ pub struct Feature {
     pub name: &'static str,
 }
 
-pub const FEATURES: &[Feature] = &[Feature {
-    id: 1,
-    key: "secrets_safe",
-    name: "Secrets-Safe",
-}];
+pub const FEATURES: &[Feature] = &[
+    Feature {
+        id: 1,
+        key: "secrets_safe",
+        name: "Secrets-Safe",
+    },
+    // Reads the audit trail (the audit area's `AUDIT_FEATURE`) and nothing else.
+    Feature {
+        id: 2,
+        key: "audit",
+        name: "Auditor",
+    },
+];
 
 pub fn feature_by_id(id: i64) -> Option<&'static Feature> {
     FEATURES.iter().find(|f| f.id == id)
@@ -572,7 +580,10 @@ mod tests {
             validate_permissions("Permissions", bad)
                 .err()
                 .map(|e| e.message().to_owned()),
-            Some("Permissions[0].PermissionID: required, one of 1 (Secrets-Safe)".to_owned())
+            Some(
+                "Permissions[0].PermissionID: required, one of 1 (Secrets-Safe), 2 (Auditor)"
+                    .to_owned()
+            )
         );
         let bad = vec![PermissionIn {
             permissionid: Some(1),
