@@ -11,6 +11,7 @@ pub enum Area {
     Folders,
     Secrets,
     Safes,
+    Audit,
 }
 
 impl Area {
@@ -21,6 +22,7 @@ impl Area {
             Area::Folders => "folders.spin.internal",
             Area::Secrets => "secrets.spin.internal",
             Area::Safes => "safes.spin.internal",
+            Area::Audit => "audit.spin.internal",
         }
     }
 }
@@ -58,8 +60,10 @@ pub fn route(protocol: Protocol, segments: &[&str]) -> Option<(Area, AuthRule)> 
             Some("safes") => Area::Safes,
             _ => return None,
         },
+        (Protocol::V3, "useraudits") => Area::Audit,
         (Protocol::V2, "session") => Area::Identity,
         (Protocol::V2, "vault") => Area::Identity,
+        (Protocol::V2, "audit") => Area::Audit,
         (Protocol::Kv, "whoami") => Area::Identity,
         _ => return None,
     };
@@ -138,6 +142,18 @@ mod tests {
         assert_eq!(
             area(&["secrets-safe", "safes", "safe-permissions"]),
             Some(Area::Safes)
+        );
+    }
+
+    #[test]
+    fn routes_audit_paths() {
+        assert_eq!(
+            route(Protocol::V3, &["useraudits", "3", "userauditdetails"]),
+            Some((Area::Audit, AuthRule::V3CookieOrHeader))
+        );
+        assert_eq!(
+            route(Protocol::V2, &["audit", "events"]),
+            Some((Area::Audit, AuthRule::V2Token))
         );
     }
 

@@ -11,8 +11,9 @@
 //!   metadata `secrets.read_metadata` (or `secrets.read`); creates, updates, moves
 //!   `secrets.write`; deletes `secrets.delete`; safe permissions (who holds a safe)
 //!   `secrets.set_owner`.
-//! - Identity administration (users, groups, keys, feature permissions) and vault
-//!   administration take `publicapi` only.
+//! - Identity administration (users, groups, keys, feature permissions), vault
+//!   administration and the audit trail (v3 `UserAudits`, v2 `audit/*`) take
+//!   `publicapi` only.
 //! - Routes about the caller's own credentials (sign-in, sign-out, version, v2 session,
 //!   KV whoami) take any authenticated caller; the token endpoint is anonymous (the
 //!   identity area checks the client secret).
@@ -151,11 +152,16 @@ const ROWS: &[Row] = &[
     row(V3, "GET", "secrets-safe/safes/*/safe-permissions", METADATA),
     row(V3, "PUT", "secrets-safe/safes/*/safe-permissions", SET_OWNER),
     row(V3, "DELETE", "secrets-safe/safes/*/safe-permissions", SET_OWNER),
+    // The audit trail (the audit area lets administrators and auditors through).
+    row(V3, "GET", "useraudits", ADMIN),
+    row(V3, "GET", "useraudits/*/userauditdetails", ADMIN),
     // PAM v2.
     row(V2, "GET", "session", Needs::Caller),
     row(V2, "GET", "vault/keyring", ADMIN),
     row(V2, "POST", "vault/keyring/rotate", ADMIN),
     row(V2, "POST", "vault/keyring/reseal", ADMIN),
+    row(V2, "GET", "audit/verify", ADMIN),
+    row(V2, "GET", "audit/events", ADMIN),
     // Versioned KV.
     row(Kv, "GET", "whoami", Needs::Caller),
 ];
