@@ -75,3 +75,69 @@ fn the_official_python_library_works_unchanged() {
     assert!(stdout.contains("checks passed"), "{stdout}");
     println!("{stdout}");
 }
+
+/// `ps-cli user-audits list` and `get`, unchanged, over OAuth client credentials.
+#[test]
+fn ps_cli_user_audits_work_unchanged() {
+    let python = python();
+    let ps_cli = python.with_file_name("ps-cli");
+    let app = TestApp::start();
+    let admin = app.admin();
+    let client = app.v3(
+        &admin,
+        "POST",
+        "Users/1/ApiKeys",
+        Some(serde_json::json!({"Kind": "OAuthClient"})),
+    );
+    assert_eq!(client.status, 201, "{client:?}");
+    let client = client.json();
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(&ps_cli)
+            .args(["--format", "json", "user-audits"])
+            .args(args)
+            .env("HOME", home.path())
+            .env(
+                "PSCLI_SETTINGS_PATH",
+                home.path().join("pscli-settings.ini"),
+            )
+            .env("PSCLI_API_URL", format!("{}{V3}", app.base()))
+            .env("PSCLI_API_VERSION", "3.1")
+            .env("PSCLI_CLIENT_ID", client["ClientId"].as_str().unwrap())
+            .env(
+                "PSCLI_CLIENT_SECRET",
+                client["ClientSecret"].as_str().unwrap(),
+            )
+            .env("PSCLI_VERIFY_CA", "false")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "ps-cli {args:?}:\n{stdout}\n{stderr}");
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap_or_else(|e| {
+            panic!("ps-cli {args:?} printed no JSON ({e}):\n{stdout}\n{stderr}")
+        })
+    };
+
+    let listed = run(&[
+        "list",
+        "-u",
+        "admin",
+        "-s",
+        "identity",
+        "-sd",
+        "2000-01-01",
+        "-l",
+        "5",
+    ]);
+    let listed = listed.as_array().expect("the Data of the page");
+    assert!(!listed.is_empty(), "{listed:?}");
+    assert!(listed
+        .iter()
+        .all(|a| a["UserName"] == "admin" && a["Section"] == "identity"));
+    let id = listed[0]["AuditID"].as_i64().expect("AuditID").to_string();
+    let details = run(&["get", "-id", &id, "-l", "2", "-o", "0"]);
+    let details = details.as_array().expect("the Data of the page");
+    assert_eq!(details.len(), 2, "{details:?}");
+    assert_eq!(details[0]["FieldName"], "Target");
+}

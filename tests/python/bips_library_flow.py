@@ -1,7 +1,8 @@
 """Drives the official Password Safe Python library (beyondtrust-bips-library)
 against a running edgesafe, through safes, permissions, folders, the three secret
 kinds, file download, filters, shares and CSV import, for API versions 3.0, 3.1
-and 3.2, with API-key and OAuth sign-in. Exits non-zero on the first mismatch.
+and 3.2, then user audits, with API-key and OAuth sign-in. Exits non-zero on the
+first mismatch.
 
 Environment: EDGESAFE_URL (…/BeyondTrust/api/public/v3), EDGESAFE_API_KEY
 ("<key>; runas=<user>;"), EDGESAFE_CLIENT_ID, EDGESAFE_CLIENT_SECRET,
@@ -21,6 +22,7 @@ from secrets_safe_library import (
     safe_permissions,
     safes,
     secrets_safe,
+    user_audits,
 )
 
 URL = os.environ["EDGESAFE_URL"]
@@ -171,6 +173,31 @@ def flow(version):
     check(auth.sign_app_out() is True, "sign out")
 
 
+def audit_flow():
+    """UserAudits: the trail as the library lists it, filtered and paged, and details."""
+    auth = sign_in("3.0", api_key=API_KEY)
+    audit_api = user_audits.UserAudit(auth, log)
+    everything = audit_api.list_user_audits()
+    check(everything["TotalCount"] == len(everything["Data"]) > 0, "user audits listed")
+    reads = audit_api.list_user_audits(username="admin", action_type="secret.read")
+    check(reads["TotalCount"] >= 1, f"secret reads by admin {reads['TotalCount']}")
+    check(
+        all(a["UserName"] == "admin" and a["Section"] == "secret" for a in reads["Data"]),
+        "filtered by user and action",
+    )
+    dated = audit_api.list_user_audits(
+        section="identity", start_date="2000-01-01", end_date="2999-12-31T23:59:59Z"
+    )
+    check(all(a["Section"] == "identity" for a in dated["Data"]), "filtered by section and date")
+    page = audit_api.list_user_audits(limit=2, offset=1)
+    ids = [a["AuditID"] for a in everything["Data"]]
+    check([a["AuditID"] for a in page["Data"]] == ids[1:3], "paged")
+    details = audit_api.get_user_audit_details(reads["Data"][0]["AuditID"], limit=50, offset=0)
+    names = [d["FieldName"] for d in details["Data"]]
+    check("Target" in names and "Mac" in names, f"details {names}")
+    check(auth.sign_app_out() is True, "sign out (audits)")
+
+
 def oauth_flow():
     auth = sign_in("3.1", client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     check(isinstance(safes.Safe(auth, log).list(), list), "safes over OAuth")
@@ -180,5 +207,6 @@ def oauth_flow():
 # The library refuses to create secrets without an explicit version.
 for v in ("3.0", "3.1", "3.2"):
     flow(v)
+audit_flow()
 oauth_flow()
 print(f"bips library flow: {checks} checks passed", flush=True)
