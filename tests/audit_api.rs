@@ -492,3 +492,49 @@ fn no_event_carries_a_secret_value_key_or_token() {
         assert!(!details.text().contains(value));
     }
 }
+
+/// The state directory copied, as an operator would copy it to check it elsewhere.
+fn copy_state(app: &TestApp) -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(app.state_dir()).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), copy.path().join(entry.file_name())).unwrap();
+        }
+    }
+    copy
+}
+
+/// `edgesafe-runner audit verify` on a copy of the state directory.
+fn verify_offline(app: &TestApp, copy: &tempfile::TempDir) -> Value {
+    let mut config = app.config();
+    config.state_dir = copy.path().to_path_buf();
+    edgesafe_runner::audit_cli::verify(&config).unwrap()
+}
+
+#[test]
+fn the_offline_check_of_a_copy_agrees_with_the_route() {
+    let app = TestApp::start();
+    let admin = app.admin();
+    user(&app, &admin, "frank", None);
+
+    let copy = copy_state(&app);
+    let offline = verify_offline(&app, &copy);
+    assert_eq!(
+        offline,
+        verify(&app),
+        "both count the events and their own check"
+    );
+    assert_eq!(offline["intact"], true);
+
+    app.db()
+        .execute("UPDATE audit_events SET actor = 'user:9' WHERE seq = 2", [])
+        .unwrap();
+    let copy = copy_state(&app);
+    let offline = verify_offline(&app, &copy);
+    assert_eq!(offline, verify(&app));
+    assert_eq!(
+        offline,
+        json!({"result": "success", "intact": false, "first_bad_seq": 2, "reason": "edited"})
+    );
+}

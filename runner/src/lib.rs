@@ -4,6 +4,7 @@
 //! a component tell which host runs it.
 
 pub mod app;
+pub mod audit_cli;
 pub mod build;
 pub mod cache;
 pub mod clock;

@@ -25,6 +25,8 @@ enum Command {
         #[arg(short = 'f', long = "from", default_value = "spin.toml")]
         manifest: PathBuf,
     },
+    /// Work on the audit trail of a state directory, offline.
+    Audit(edgesafe_runner::audit_cli::AuditArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -68,6 +70,7 @@ fn main() -> Result<()> {
     match cli.command {
         Some(Command::Build { manifest }) => build::build(&manifest),
         Some(Command::Up(args)) => up(args),
+        Some(Command::Audit(args)) => edgesafe_runner::audit_cli::run(args),
         None => up(cli.up),
     }
 }
