@@ -338,6 +338,14 @@ fn export_pages_follow_the_chain_in_order_with_its_macs() {
         [4, 5]
     );
 
+    // The count of events after N includes this read's own event.
+    let reply = v2(&app, ADMIN_KEY, "events?after=5&limit=1");
+    let stored = app.count("SELECT count(*) FROM audit_events WHERE seq > 5", []);
+    assert_eq!(
+        reply.header("x-total-count"),
+        Some(stored.to_string().as_str())
+    );
+
     let all = export_all(&app, ADMIN_KEY);
     let stored: Vec<(i64, String, String, String)> = {
         let db = app.db();
