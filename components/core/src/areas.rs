@@ -213,6 +213,15 @@ impl Grant {
         Ok(())
     }
 
+    /// Whether the area may see and rotate the keyring (identity, for administrators).
+    pub fn check_keyring_keeper(&self) -> Result<(), VaultError> {
+        if self.name == "identity" {
+            Ok(())
+        } else {
+            Err(refused(self, "the keyring is not this area's"))
+        }
+    }
+
     /// Whether the area may read the audit trail.
     pub fn check_audit_reader(&self) -> Result<(), VaultError> {
         if self.reads_audit {
