@@ -6,6 +6,7 @@
 
 use edgesafe_api_common::vault::{statement, Db, Row, Value};
 use edgesafe_api_common::{ApiError, ErrorCode, Result};
+use edgesafe_secrets_safe::ids::{FolderId, SafeId};
 use edgesafe_secrets_safe::Folder;
 use std::collections::HashSet;
 
@@ -131,6 +132,39 @@ pub fn subtree(id: &str) -> Result<Subtree> {
     })
 }
 
+/// The safes on which moving the subtree of `id` into the safe `destination` needs
+/// Share (see `edgesafe_secrets_safe::access`): the own safe of each secret shared
+/// into the subtree from outside it, unless that is the destination (the share then
+/// stays within one safe); and the destination itself when a secret of the subtree
+/// is shared into a folder outside it and outside the destination (the share would
+/// then link a secret of the destination into another safe).
+pub fn shares_crossing(id: &FolderId, destination: &SafeId) -> Result<Vec<SafeId>> {
+    let rows = Db::query(
+        &format!(
+            "{BELOW}
+             SELECT f.safe_id AS safe_id
+               FROM secret_shares sh
+               JOIN secrets s ON s.id = sh.secret_id
+               JOIN folders f ON f.id = s.folder_id
+              WHERE sh.folder_id IN (SELECT id FROM below)
+                AND s.folder_id NOT IN (SELECT id FROM below)
+                AND f.safe_id <> ?2
+             UNION
+             SELECT ?2 AS safe_id
+               FROM secret_shares sh
+               JOIN secrets s ON s.id = sh.secret_id
+               JOIN folders t ON t.id = sh.folder_id
+              WHERE s.folder_id IN (SELECT id FROM below)
+                AND sh.folder_id NOT IN (SELECT id FROM below)
+                AND t.safe_id <> ?2"
+        ),
+        &[id.into(), destination.into()],
+    )?;
+    rows.iter()
+        .map(|r| r.string("safe_id").map(SafeId::new))
+        .collect()
+}
+
 /// Whether `id` is `ancestor` or lies below it.
 pub fn is_within(id: &str, ancestor: &str) -> Result<bool> {
     let rows = Db::query(
@@ -175,14 +209,6 @@ pub fn free_name(parent: &str, name: &str, max_chars: usize) -> Result<String> {
         }
         n += 1;
     }
-}
-
-pub fn group_exists(id: i64) -> Result<bool> {
-    let rows = Db::query(
-        "SELECT 1 AS found FROM user_groups WHERE id = ?1",
-        &[id.into()],
-    )?;
-    Ok(!rows.is_empty())
 }
 
 // ---------------------------------------------------------------- writing

@@ -17,6 +17,8 @@ use std::collections::{HashMap, HashSet};
 use edgesafe_api_common::response::{empty, json, with_header, Response};
 use edgesafe_api_common::vault::{crypto, storage, Decision};
 use edgesafe_api_common::{ApiError, Result};
+use edgesafe_secrets_safe::access::SECRET_MOVE;
+use edgesafe_secrets_safe::ids::SafeId;
 use edgesafe_secrets_safe::{feature_access, folders, ids, Access, FavoriteIn, Flags, Folder};
 use http::{header, HeaderValue, StatusCode};
 
@@ -27,8 +29,8 @@ use crate::dto::{
 };
 use crate::multipart::{self, FilePart};
 use crate::store::{
-    self, Kind, Links, NewSecret, OwnerKind, OwnerRecord, SecretFields, SecretMove, SecretRecord,
-    SecretUpdate, ShareMove, ShareRecord, UrlRecord,
+    self, Kind, Links, NewSecret, OwnerKind, OwnerRecord, SecretChanges, SecretFields, SecretMove,
+    SecretRecord, SecretUpdate, ShareMove, ShareRecord, UrlRecord,
 };
 use crate::Ctx;
 
@@ -39,7 +41,7 @@ const SECRET_UPDATE: &str = "secret.update";
 const SECRET_DELETE: &str = "secret.delete";
 const SECRET_SHARE: &str = "secret.share";
 const SECRET_UNSHARE: &str = "secret.unshare";
-const SECRET_MOVE: &str = "secret.move";
+const SECRET_MOVE_ACTION: &str = "secret.move";
 const SECRET_FAVORITE: &str = "secret.favorite";
 
 fn secret_target(id: &str) -> String {
@@ -54,7 +56,7 @@ fn folder_target(id: &str) -> String {
 
 /// The safes the caller may read, with the flags held on each, read once per request.
 struct ReadableSafes {
-    safes: HashMap<String, Flags>,
+    safes: HashMap<SafeId, Flags>,
     /// Administrators read every safe; lists then need no safe filter at all.
     all: bool,
 }
@@ -286,15 +288,16 @@ struct ResolvedOwners {
     list: Vec<OwnerRecord>,
 }
 
-/// Checks that every owner exists (400 otherwise) and fills in names and emails.
-fn resolve_owners(owners: OwnersIn) -> Result<ResolvedOwners> {
+/// Checks that the caller may name every owner (400 otherwise, the same for an id
+/// that does not exist: see `Access::may_name_user`) and fills in names and emails.
+fn resolve_owners(access: &Access<'_>, owners: OwnersIn) -> Result<ResolvedOwners> {
     let mut list = Vec::with_capacity(owners.list.len() + 1);
     for (i, owner) in owners.list.iter().enumerate() {
-        list.push(owner_record(owner, &format!("Owners[{i}]"))?);
+        list.push(owner_record(access, owner, &format!("Owners[{i}]"))?);
     }
     let (kind, primary) = match &owners.primary {
         Some(primary) => {
-            let record = owner_record(primary, "OwnerId")?;
+            let record = owner_record(access, primary, "OwnerId")?;
             if list.is_empty() {
                 list.push(record);
             }
@@ -312,19 +315,28 @@ fn resolve_owners(owners: OwnersIn) -> Result<ResolvedOwners> {
     })
 }
 
-fn owner_record(owner: &OwnerRef, field: &str) -> Result<OwnerRecord> {
+/// The one answer for an owner that does not exist and one the caller may not see.
+const NOT_NAMEABLE: &str =
+    "no such user or group among those you can see: yourself, your groups, and principals with a grant on a safe you can read";
+
+fn owner_record(access: &Access<'_>, owner: &OwnerRef, field: &str) -> Result<OwnerRecord> {
     if let Some(group_id) = owner.group_id {
-        if store::find_group(group_id)?.is_none() {
+        if !access.may_name_group(group_id)? {
             return Err(ApiError::bad_request(
                 &format!("{field}.GroupId"),
-                "no such group",
+                NOT_NAMEABLE,
             ));
         }
     }
     match (owner.kind, owner.user_id, owner.group_id) {
         (OwnerKind::User, Some(user_id), group_id) => {
-            let user = store::find_user(user_id)?
-                .ok_or_else(|| ApiError::bad_request(&format!("{field}.UserId"), "no such user"))?;
+            let user = if access.may_name_user(user_id)? {
+                store::find_user(user_id)?
+            } else {
+                None
+            };
+            let user = user
+                .ok_or_else(|| ApiError::bad_request(&format!("{field}.UserId"), NOT_NAMEABLE))?;
             Ok(OwnerRecord {
                 user_id: Some(user_id),
                 group_id,
@@ -470,7 +482,7 @@ fn create_secret(ctx: &Ctx, folder: &Folder, new: Creation) -> Result<Response> 
         return Err(ApiError::conflict(store::TITLE_TAKEN));
     }
     let owners = match common.owners.filter(|o| !o.is_empty()) {
-        Some(owners) => resolve_owners(owners)?,
+        Some(owners) => resolve_owners(&Access::new(principal, ctx.now), owners)?,
         None => caller_as_owner(ctx)?,
     };
     let id = ids::new_id();
@@ -755,7 +767,7 @@ fn at_path(
 /// paged and answered with their values (each one audited) unless `decrypt=false`.
 fn list(ctx: &Ctx, readable: &ReadableSafes, query: &ListQuery) -> Result<Response> {
     let principal = ctx.principal()?;
-    let safe_ids: Vec<String> = readable.safes.keys().cloned().collect();
+    let safe_ids: Vec<String> = readable.safes.keys().map(SafeId::to_string).collect();
     let mut records = store::list_secrets(&store::ListFilter {
         readable_safes: (!readable.all).then_some(safe_ids.as_slice()),
         folder_id: query.folder_id.as_deref(),
@@ -800,7 +812,7 @@ pub fn get_folder_secrets(ctx: &Ctx, folder_id: &str) -> Result<Response> {
     let mut query = ListQuery::from_query(&ctx.query)?;
     let readable = ReadableSafes::load(&access)?;
     let folder = folder_with(ctx, &readable, folder_id, Flags::READ, SECRET_LIST)?;
-    query.folder_id = Some(folder.id);
+    query.folder_id = Some(folder.id.to_string());
     list(ctx, &readable, &query)
 }
 
@@ -834,7 +846,7 @@ fn update_secret(
     let common = change.common;
     let folder_id = match common.folder_id {
         Some(folder_id) if folder_id != current.folder_id => {
-            if !visible.own.contains(Flags::DELETE) {
+            if !visible.own.contains(SECRET_MOVE.leaving) {
                 ctx.audit(
                     SECRET_UPDATE,
                     &secret_target(&current.id),
@@ -843,7 +855,15 @@ fn update_secret(
                 );
                 return Err(ApiError::forbidden());
             }
-            folder_with(ctx, readable, &folder_id, Flags::CREATE, SECRET_UPDATE)?.id
+            folder_with(
+                ctx,
+                readable,
+                &folder_id,
+                SECRET_MOVE.entering,
+                SECRET_UPDATE,
+            )?
+            .id
+            .to_string()
         }
         _ => current.folder_id.clone(),
     };
@@ -851,27 +871,13 @@ fn update_secret(
         return Err(ApiError::conflict(store::TITLE_TAKEN));
     }
     let owners = match common.owners.filter(|o| !o.is_empty()) {
-        Some(owners) => Some(resolve_owners(owners)?),
+        Some(owners) => Some(resolve_owners(&Access::new(principal, ctx.now), owners)?),
         None => None,
     };
-    let links = if owners.is_some() || common.urls.is_some() {
-        let ids = vec![current.id.clone()];
-        let kept_owners = match &owners {
-            Some(o) => o.list.clone(),
-            None => store::owners_of(&ids)?
-                .remove(&current.id)
-                .unwrap_or_default(),
-        };
-        let urls = match common.urls {
-            Some(urls) => resolve_urls(&current.id, urls)?,
-            None => store::urls_of(&ids)?
-                .remove(&current.id)
-                .unwrap_or_default(),
-        };
-        Some((kept_owners, urls))
-    } else {
-        None
-    };
+    let urls = common
+        .urls
+        .map(|urls| resolve_urls(&current.id, urls))
+        .transpose()?;
     // A value equal to the current one is no change: no new version, and
     // SecretValueModifiedOn stays. Files compare by hash, the others by value.
     let (new_value, current_value_read) = match change.value {
@@ -892,33 +898,24 @@ fn update_secret(
             }
         }
     };
-    let fields = SecretFields {
-        folder_id: &folder_id,
-        title: &common.title,
-        description: common
-            .description
-            .as_deref()
-            .unwrap_or(current.description.as_str()),
-        username: change
-            .username
-            .as_deref()
-            .unwrap_or(current.username.as_str()),
-        notes: common.notes.as_deref().unwrap_or(current.notes.as_str()),
-        file_name: change.file_name.as_deref().or(current.file_name.as_deref()),
-        file_hash: if new_value.is_some() {
-            change.file_hash.as_deref()
-        } else {
-            current.file_hash.as_deref()
-        },
-        owner_type: owners.as_ref().map_or(current.owner_type, |o| o.kind),
-        owner_id: owners.as_ref().map_or(current.owner_id, |o| o.primary),
-        password_rule_id: change.password_rule_id.or(current.password_rule_id),
+    // Only what the request sends is written, so that a concurrent change of another
+    // field is not undone by this request's older copy of it.
+    let changes = SecretChanges {
+        folder_id: (folder_id != current.folder_id).then_some(folder_id.as_str()),
+        title: Some(&common.title),
+        description: common.description.as_deref(),
+        username: change.username.as_deref(),
+        notes: common.notes.as_deref(),
+        file_name: change.file_name.as_deref(),
+        file_hash: new_value.as_ref().and(change.file_hash.as_deref()),
+        owner: owners.as_ref().map(|o| (o.kind, o.primary)),
+        password_rule_id: change.password_rule_id,
+        owners: owners.as_ref().map(|o| o.list.as_slice()),
+        urls: urls.as_deref(),
     };
-    let links = links.as_ref().map(|(owners, urls)| Links { owners, urls });
     let mut update = SecretUpdate {
         id: &current.id,
-        fields,
-        links,
+        changes,
         new_version: None,
         user_id: principal.user_id,
         now: ctx.now,
@@ -937,7 +934,9 @@ fn update_secret(
                 value.len(),
                 principal.user_id,
                 ctx.now,
-            )?;
+            )?
+            // Deleted by someone else since it was read.
+            .ok_or_else(ApiError::not_found)?;
             let scope = store::value_scope(&current.id, version);
             if let Err(e) = storage::seal(&scope, value) {
                 store::release_version(&history_id);
@@ -1073,18 +1072,37 @@ pub async fn put_file_secret(ctx: &Ctx, id: &str) -> Result<Response> {
 
 // ---------------------------------------------------------------- delete
 
+/// How often a delete retries while concurrent updates keep reserving versions.
+const DELETE_ATTEMPTS: usize = 16;
+
 /// `DELETE secrets-safe/secrets/{id}`: 200 (what the library checks for). The rows go
-/// in one transaction, then every sealed version is forgotten.
+/// in one transaction, on condition that no version was reserved since the highest
+/// one was read (else it reads again, a bounded number of times: 409 after that);
+/// then every sealed version up to that one is forgotten, including one an update
+/// committed meanwhile. An update that reserved a version before the delete but seals
+/// it after finds the secret gone, and forgets its value itself.
 pub fn delete_secret(ctx: &Ctx, id: &str) -> Result<Response> {
     secret_for_change(ctx, id, None, Flags::DELETE, SECRET_DELETE)?;
-    let versions = store::versions_of(id)?;
-    if !store::delete_secret(id)? {
-        return Err(ApiError::not_found());
+    let mut deleted_up_to = None;
+    for _ in 0..DELETE_ATTEMPTS {
+        let max_version = store::max_version(id)?;
+        if store::delete_secret(id, max_version)? {
+            deleted_up_to = Some(max_version);
+            break;
+        }
+        if store::find_secret(id)?.is_none() {
+            return Err(ApiError::not_found());
+        }
     }
-    for version in &versions {
-        forget_value(&store::value_scope(id, *version));
+    let Some(max_version) = deleted_up_to else {
+        return Err(ApiError::conflict(
+            "id: the secret is being changed; try the delete again",
+        ));
+    };
+    for version in 1..=max_version {
+        forget_value(&store::value_scope(id, version));
     }
-    let note = format!("versions forgotten={}", versions.len());
+    let note = format!("versions forgotten={max_version}");
     ctx.audit(
         SECRET_DELETE,
         &secret_target(id),
@@ -1216,18 +1234,18 @@ fn free_title(title: &str, taken: &HashSet<String>) -> String {
 /// folder; 200 with what happened to each id. With `Stop`, a taken title moves
 /// nothing at all.
 pub fn put_move_secrets(ctx: &Ctx) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_MOVE, "secrets")?;
+    let access = feature_access(ctx, SECRET_MOVE_ACTION, "secrets")?;
     let fields = ctx.json::<MoveIn>()?.validate()?;
     let readable = ReadableSafes::load(&access)?;
     let destination = folder_with(
         ctx,
         &readable,
         &fields.destination,
-        Flags::CREATE,
-        SECRET_MOVE,
+        SECRET_MOVE.entering,
+        SECRET_MOVE_ACTION,
     )?;
     let mut out = MoveOut {
-        destination_folder_id: destination.id.clone(),
+        destination_folder_id: destination.id.to_string(),
         secrets_count: fields.secret_ids.len(),
         shares_count: fields.share_ids.len(),
         ..MoveOut::default()
@@ -1255,7 +1273,7 @@ pub fn put_move_secrets(ctx: &Ctx) -> Result<Response> {
             moved_here.insert(id.clone());
             continue;
         }
-        if !own.contains(Flags::DELETE) {
+        if !own.contains(SECRET_MOVE.leaving) {
             out.secrets_failed_validation.push(id.clone());
             continue;
         }
@@ -1355,7 +1373,7 @@ pub fn put_move_secrets(ctx: &Ctx) -> Result<Response> {
         for (id, _) in &secret_moves {
             let note = format!("folder={}", destination.id);
             ctx.audit(
-                SECRET_MOVE,
+                SECRET_MOVE_ACTION,
                 &secret_target(id),
                 Decision::Allow,
                 Some(&note),
@@ -1364,7 +1382,7 @@ pub fn put_move_secrets(ctx: &Ctx) -> Result<Response> {
         for (id, from, _) in &share_moves {
             let note = format!("share from={from}; to={}", destination.id);
             ctx.audit(
-                SECRET_MOVE,
+                SECRET_MOVE_ACTION,
                 &secret_target(id),
                 Decision::Allow,
                 Some(&note),
