@@ -2475,3 +2475,63 @@ fn owners_name_only_principals_the_caller_can_see() {
     let reply = app.v3(&admin, "POST", &folder_secrets(&safe), Some(body));
     assert_eq!(reply.status, 201, "{reply:?}");
 }
+
+#[test]
+fn a_moved_secret_takes_its_shares_to_another_safe_only_with_share_there() {
+    let (app, admin, safe) = start();
+    let bob = app.user_with_feature(&admin, "bob", 2);
+    let elsewhere = app.create_safe(&admin, "Elsewhere");
+    let drop = app.create_folder(&admin, &elsewhere, "Drop");
+    let target = app.create_safe(&admin, "Target");
+    let id = create_credential(&app, &admin, &safe, "shared-out");
+    let reply = app.v3(
+        &admin,
+        "POST",
+        &format!("{}/shares/{drop}", secret_path(&id)),
+        None,
+    );
+    assert_eq!(reply.status, 201, "{reply:?}");
+    grant(
+        &app,
+        &admin,
+        &safe,
+        user(&bob),
+        json!(["Read", "Update", "Delete"]),
+        None,
+    );
+    grant(
+        &app,
+        &admin,
+        &target,
+        user(&bob),
+        json!(["Read", "Create"]),
+        None,
+    );
+
+    // Moved to Target, the share in Elsewhere would link a secret of Target there,
+    // which no Share holder of Target chose.
+    let body = json!({"SecretIds": [id], "ShareIds": [], "DestinationFolderId": target,
+        "DuplicateNameAction": "Stop"});
+    let reply = app.v3(&bob, "PUT", &format!("{SECRETS}/move"), Some(body.clone()));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["SecretsFailedValidation"], json!([id]));
+    let update = json!({"Title": "shared-out", "Username": "svc", "Password": "p",
+        "FolderId": target});
+    let reply = app.v3(&bob, "PUT", &secret_path(&id), Some(update.clone()));
+    assert_eq!(reply.status, 403, "{reply:?}");
+    let got = app.v3(&admin, "GET", &secret_path(&id), None).json();
+    assert_eq!(got["FolderPath"], "Ops");
+
+    // With Share on Target it is his to decide.
+    grant(
+        &app,
+        &admin,
+        &target,
+        user(&bob),
+        json!(["Read", "Create", "Share"]),
+        None,
+    );
+    let reply = app.v3(&bob, "PUT", &secret_path(&id), Some(update));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["FolderPath"], "Target");
+}

@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use edgesafe_api_common::response::{empty, json, with_header, Response};
 use edgesafe_api_common::vault::{crypto, storage, Decision};
 use edgesafe_api_common::{ApiError, Result};
-use edgesafe_secrets_safe::access::SECRET_MOVE;
+use edgesafe_secrets_safe::access::{shares_follow_secret, SECRET_MOVE};
 use edgesafe_secrets_safe::ids::SafeId;
 use edgesafe_secrets_safe::{feature_access, folders, ids, Access, FavoriteIn, Flags, Folder};
 use http::{header, HeaderValue, StatusCode};
@@ -855,15 +855,29 @@ fn update_secret(
                 );
                 return Err(ApiError::forbidden());
             }
-            folder_with(
+            let destination = folder_with(
                 ctx,
                 readable,
                 &folder_id,
                 SECRET_MOVE.entering,
                 SECRET_UPDATE,
-            )?
-            .id
-            .to_string()
+            )?;
+            let shares = store::shares_of_secret(&current.id)?;
+            if !shares_follow_secret(
+                &current.safe_id,
+                &destination.safe_id,
+                readable.flags(&destination.safe_id),
+                shares.iter().map(|s| s.safe_id.as_str()),
+            ) {
+                ctx.audit(
+                    SECRET_UPDATE,
+                    &secret_target(&current.id),
+                    Decision::Deny,
+                    Some("its shares would link it from another safe: needs Share there"),
+                );
+                return Err(ApiError::forbidden());
+            }
+            destination.id.to_string()
         }
         _ => current.folder_id.clone(),
     };
@@ -1273,7 +1287,15 @@ pub fn put_move_secrets(ctx: &Ctx) -> Result<Response> {
             moved_here.insert(id.clone());
             continue;
         }
-        if !own.contains(SECRET_MOVE.leaving) {
+        let shares = store::shares_of_secret(id)?;
+        if !own.contains(SECRET_MOVE.leaving)
+            || !shares_follow_secret(
+                &record.safe_id,
+                &destination.safe_id,
+                readable.flags(&destination.safe_id),
+                shares.iter().map(|s| s.safe_id.as_str()),
+            )
+        {
             out.secrets_failed_validation.push(id.clone());
             continue;
         }

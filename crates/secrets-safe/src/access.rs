@@ -247,6 +247,21 @@ pub const SECRET_MOVE: MoveNeeds = MoveNeeds {
     entering: Flags::CREATE,
 };
 
+/// Moving a secret from the safe `from` into the safe `to` leaves its shares where
+/// they are: a share into a folder of a third safe would then link a secret of `to`
+/// there, which needs Share on `to` from the mover (`flags_on_to`), as making that
+/// share would. Within one safe, or with shares only into `to`, nothing crosses.
+pub fn shares_follow_secret<'s>(
+    from: &str,
+    to: &SafeId,
+    flags_on_to: Flags,
+    share_safes: impl IntoIterator<Item = &'s str>,
+) -> bool {
+    from == to.as_str()
+        || flags_on_to.contains(Flags::SHARE)
+        || share_safes.into_iter().all(|safe| safe == to.as_str())
+}
+
 /// A folder: Update on its safe; to another safe, also what moving each of its secrets
 /// needs ([`SECRET_MOVE`]), whether it holds secrets now or not (one may be created in
 /// it while it moves, and an empty folder leaving a safe is still taken out of it).
@@ -292,5 +307,24 @@ mod tests {
         let within = folder_move(false);
         assert_eq!(within.leaving, Flags::UPDATE);
         assert!(!within.leaving.contains(Flags::DELETE));
+    }
+
+    #[test]
+    fn a_secret_takes_its_shares_to_another_safe_only_with_share_there() {
+        let to = SafeId::new("b");
+        let create = Flags::READ.union(Flags::CREATE);
+        assert!(shares_follow_secret("a", &to, create, []));
+        assert!(shares_follow_secret("a", &to, create, ["b"]));
+        assert!(!shares_follow_secret("a", &to, create, ["c"]));
+        assert!(shares_follow_secret(
+            "a",
+            &to,
+            create.union(Flags::SHARE),
+            ["c"]
+        ));
+        assert!(
+            shares_follow_secret("b", &to, create, ["c"]),
+            "no safe changes"
+        );
     }
 }
