@@ -17,8 +17,7 @@ use std::collections::{HashMap, HashSet};
 use edgesafe_api_common::response::{empty, json, with_header, Response};
 use edgesafe_api_common::vault::{crypto, storage, Decision};
 use edgesafe_api_common::{ApiError, Result};
-use edgesafe_secrets_safe::access::{shares_follow_secret, SECRET_MOVE};
-use edgesafe_secrets_safe::ids::SafeId;
+use edgesafe_secrets_safe::access::{shares_follow_secret, SafeView, SECRET_MOVE};
 use edgesafe_secrets_safe::{feature_access, folders, ids, Access, FavoriteIn, Flags, Folder};
 use http::{header, HeaderValue, StatusCode};
 
@@ -54,30 +53,6 @@ fn folder_target(id: &str) -> String {
 
 // ---------------------------------------------------------------- authorization
 
-/// The safes the caller may read, with the flags held on each, read once per request.
-struct ReadableSafes {
-    safes: HashMap<SafeId, Flags>,
-    /// Administrators read every safe; lists then need no safe filter at all.
-    all: bool,
-}
-
-impl ReadableSafes {
-    fn load(access: &Access<'_>) -> Result<Self> {
-        Ok(ReadableSafes {
-            safes: access.readable_safes()?,
-            all: access.principal.admin,
-        })
-    }
-
-    fn flags(&self, safe_id: &str) -> Flags {
-        self.safes.get(safe_id).copied().unwrap_or_default()
-    }
-
-    fn can_read(&self, safe_id: &str) -> bool {
-        self.flags(safe_id).contains(Flags::READ)
-    }
-}
-
 /// A secret the caller can see: through its own safe, or a safe it is shared into.
 struct Visible {
     record: SecretRecord,
@@ -86,14 +61,11 @@ struct Visible {
 }
 
 /// The secret `id` if the caller may read it; 404 otherwise, like a missing one.
-fn visible_secret(ctx: &Ctx, readable: &ReadableSafes, id: &str, action: &str) -> Result<Visible> {
+fn visible_secret(ctx: &Ctx, readable: &SafeView, id: &str, action: &str) -> Result<Visible> {
     let record = store::find_secret(id)?.ok_or_else(ApiError::not_found)?;
     let own = readable.flags(&record.safe_id);
-    if own.contains(Flags::READ)
-        || store::shares_of_secret(id)?
-            .iter()
-            .any(|s| readable.can_read(&s.safe_id))
-    {
+    let shares = store::shares_of_secret(id)?;
+    if readable.can_see_secret(&record.safe_id, shares.iter().map(|s| &s.safe_id)) {
         return Ok(Visible { record, own });
     }
     ctx.audit(
@@ -110,7 +82,7 @@ fn visible_secret(ctx: &Ctx, readable: &ReadableSafes, id: &str, action: &str) -
 /// have, so a wrong kind answers 404, as a missing secret would.
 fn visible_secret_of_kind(
     ctx: &Ctx,
-    readable: &ReadableSafes,
+    readable: &SafeView,
     id: &str,
     kind: Kind,
     action: &str,
@@ -126,7 +98,7 @@ fn visible_secret_of_kind(
 /// caller can see (404 otherwise, also for another `kind`), and `need` on its own safe
 /// (403 otherwise); every refusal is audited under `action`.
 struct Changeable {
-    readable: ReadableSafes,
+    readable: SafeView,
     visible: Visible,
 }
 
@@ -138,7 +110,7 @@ fn secret_for_change(
     action: &str,
 ) -> Result<Changeable> {
     let access = feature_access(ctx, action, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let visible = match kind {
         Some(kind) => visible_secret_of_kind(ctx, &readable, id, kind, action)?,
         None => visible_secret(ctx, &readable, id, action)?,
@@ -166,7 +138,7 @@ fn require_own(ctx: &Ctx, visible: &Visible, need: Flags, action: &str) -> Resul
 /// Read, 403 without `need`.
 fn folder_with(
     ctx: &Ctx,
-    readable: &ReadableSafes,
+    readable: &SafeView,
     id: &str,
     need: Flags,
     action: &str,
@@ -549,7 +521,7 @@ fn check_body_folder(common: &CommonFields, folder_id: &str) -> Result<()> {
 /// `POST secrets-safe/folders/{id}/secrets`: a credential.
 pub fn post_credential_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_CREATE, &folder_target(folder_id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let folder = folder_with(ctx, &readable, folder_id, Flags::CREATE, SECRET_CREATE)?;
     let fields = ctx.json::<SecretIn>()?.credential()?;
     check_body_folder(&fields.common, &folder.id)?;
@@ -577,7 +549,7 @@ pub fn post_credential_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
 /// `POST secrets-safe/folders/{id}/secrets/text`.
 pub fn post_text_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_CREATE, &folder_target(folder_id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let folder = folder_with(ctx, &readable, folder_id, Flags::CREATE, SECRET_CREATE)?;
     let fields = ctx.json::<SecretIn>()?.text(true)?;
     check_body_folder(&fields.common, &folder.id)?;
@@ -614,7 +586,7 @@ fn upload_file_name(
 /// `POST secrets-safe/folders/{id}/secrets/file`: multipart, 1 byte to 5 MB.
 pub async fn post_file_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_CREATE, &folder_target(folder_id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let folder = folder_with(ctx, &readable, folder_id, Flags::CREATE, SECRET_CREATE)?;
     let upload = multipart::read_upload(ctx.content_type.as_deref(), &ctx.body).await?;
     let fields = upload.metadata.file()?;
@@ -647,7 +619,7 @@ pub async fn post_file_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
 /// `Password` (and a text's in `Text` too). `decrypt=false` leaves values out.
 pub fn get_secret(ctx: &Ctx, id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let visible = visible_secret(ctx, &readable, id, SECRET_READ)?;
     let with_value = ctx.query.bool("decrypt")?.unwrap_or(true);
     let value = audited_value(ctx, &visible.record, with_value, "get")?;
@@ -657,7 +629,7 @@ pub fn get_secret(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `GET secrets-safe/secrets/{id}/text`: a text secret, its value in `Text`.
 pub fn get_text_secret(ctx: &Ctx, id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let visible = visible_secret_of_kind(ctx, &readable, id, Kind::Text, SECRET_READ)?;
     let with_value = ctx.query.bool("decrypt")?.unwrap_or(true);
     let value = audited_value(ctx, &visible.record, with_value, "get text")?;
@@ -668,7 +640,7 @@ pub fn get_text_secret(ctx: &Ctx, id: &str) -> Result<Response> {
 /// nothing to audit as a read).
 pub fn get_file_secret(ctx: &Ctx, id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let visible = visible_secret_of_kind(ctx, &readable, id, Kind::File, SECRET_READ)?;
     secret_response(
         StatusCode::OK,
@@ -679,7 +651,7 @@ pub fn get_file_secret(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `GET secrets-safe/secrets/{id}/file/download`: the file's bytes as an attachment.
 pub fn get_file_secret_download(ctx: &Ctx, id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let visible = visible_secret_of_kind(ctx, &readable, id, Kind::File, SECRET_READ)?;
     let record = visible.record;
     let bytes = current_value(&record)?;
@@ -765,9 +737,9 @@ fn at_path(
 
 /// Lists secrets the caller may read (in their own safe or shared into one), filtered,
 /// paged and answered with their values (each one audited) unless `decrypt=false`.
-fn list(ctx: &Ctx, readable: &ReadableSafes, query: &ListQuery) -> Result<Response> {
+fn list(ctx: &Ctx, readable: &SafeView, query: &ListQuery) -> Result<Response> {
     let principal = ctx.principal()?;
-    let safe_ids: Vec<String> = readable.safes.keys().map(SafeId::to_string).collect();
+    let safe_ids = readable.safe_ids();
     let mut records = store::list_secrets(&store::ListFilter {
         readable_safes: (!readable.all).then_some(safe_ids.as_slice()),
         folder_id: query.folder_id.as_deref(),
@@ -801,7 +773,7 @@ fn list(ctx: &Ctx, readable: &ReadableSafes, query: &ListQuery) -> Result<Respon
 pub fn get_secrets(ctx: &Ctx) -> Result<Response> {
     let access = feature_access(ctx, SECRET_LIST, "secrets")?;
     let query = ListQuery::from_query(&ctx.query)?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     list(ctx, &readable, &query)
 }
 
@@ -810,7 +782,7 @@ pub fn get_secrets(ctx: &Ctx) -> Result<Response> {
 pub fn get_folder_secrets(ctx: &Ctx, folder_id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_LIST, &folder_target(folder_id))?;
     let mut query = ListQuery::from_query(&ctx.query)?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let folder = folder_with(ctx, &readable, folder_id, Flags::READ, SECRET_LIST)?;
     query.folder_id = Some(folder.id.to_string());
     list(ctx, &readable, &query)
@@ -837,7 +809,7 @@ struct Change {
 /// value now current, if it was read or written.
 fn update_secret(
     ctx: &Ctx,
-    readable: &ReadableSafes,
+    readable: &SafeView,
     visible: Visible,
     change: Change,
 ) -> Result<(SecretRecord, Option<Vec<u8>>)> {
@@ -867,7 +839,7 @@ fn update_secret(
                 &current.safe_id,
                 &destination.safe_id,
                 readable.flags(&destination.safe_id),
-                shares.iter().map(|s| s.safe_id.as_str()),
+                shares.iter().map(|s| &s.safe_id),
             ) {
                 ctx.audit(
                     SECRET_UPDATE,
@@ -1169,7 +1141,7 @@ pub fn post_share(ctx: &Ctx, id: &str, folder_id: &str) -> Result<Response> {
 /// the caller can read.
 pub fn get_shares(ctx: &Ctx, id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let visible = visible_secret(ctx, &readable, id, SECRET_READ)?;
     let paths = folders::all_paths()?;
     let shares: Vec<ShareOut> = store::shares_of_secret(id)?
@@ -1220,7 +1192,7 @@ pub fn delete_shares(ctx: &Ctx, id: &str) -> Result<Response> {
 /// is the caller's own.
 pub fn put_favorite(ctx: &Ctx, id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_FAVORITE, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     visible_secret(ctx, &readable, id, SECRET_FAVORITE)?;
     let favorite = ctx.json::<FavoriteIn>()?.validate()?;
     store::set_favorite(ctx.principal()?.user_id, id, favorite)?;
@@ -1250,7 +1222,7 @@ fn free_title(title: &str, taken: &HashSet<String>) -> String {
 pub fn put_move_secrets(ctx: &Ctx) -> Result<Response> {
     let access = feature_access(ctx, SECRET_MOVE_ACTION, "secrets")?;
     let fields = ctx.json::<MoveIn>()?.validate()?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let destination = folder_with(
         ctx,
         &readable,
@@ -1274,11 +1246,8 @@ pub fn put_move_secrets(ctx: &Ctx) -> Result<Response> {
             continue;
         };
         let own = readable.flags(&record.safe_id);
-        let seen = own.contains(Flags::READ)
-            || store::shares_of_secret(id)?
-                .iter()
-                .any(|s| readable.can_read(&s.safe_id));
-        if !seen {
+        let shares = store::shares_of_secret(id)?;
+        if !readable.can_see_secret(&record.safe_id, shares.iter().map(|s| &s.safe_id)) {
             out.secrets_not_found.push(id.clone());
             continue;
         }
@@ -1287,13 +1256,12 @@ pub fn put_move_secrets(ctx: &Ctx) -> Result<Response> {
             moved_here.insert(id.clone());
             continue;
         }
-        let shares = store::shares_of_secret(id)?;
         if !own.contains(SECRET_MOVE.leaving)
             || !shares_follow_secret(
                 &record.safe_id,
                 &destination.safe_id,
                 readable.flags(&destination.safe_id),
-                shares.iter().map(|s| s.safe_id.as_str()),
+                shares.iter().map(|s| &s.safe_id),
             )
         {
             out.secrets_failed_validation.push(id.clone());

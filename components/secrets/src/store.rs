@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use edgesafe_api_common::vault::crypto::PasswordRule;
 use edgesafe_api_common::vault::{statement, Db, Row, Statement, Value};
 use edgesafe_api_common::{ApiError, ErrorCode, Result};
+use edgesafe_secrets_safe::ids::SafeId;
 
 // ---------------------------------------------------------------- types
 
@@ -76,7 +77,7 @@ pub fn value_scope(secret_id: &str, version: i64) -> String {
 pub struct SecretRecord {
     pub id: String,
     pub folder_id: String,
-    pub safe_id: String,
+    pub safe_id: SafeId,
     pub folder_name: String,
     pub kind: Kind,
     pub title: String,
@@ -116,7 +117,7 @@ impl SecretRecord {
         Ok(SecretRecord {
             id: row.string("id")?,
             folder_id: row.string("folder_id")?,
-            safe_id: row.string("safe_id")?,
+            safe_id: SafeId::new(row.string("safe_id")?),
             folder_name: row.string("folder_name")?,
             kind: Kind::from_db(row.str("kind")?)?,
             title: row.string("title")?,
@@ -286,7 +287,7 @@ pub fn favorites_among(user_id: i64, secret_ids: &[String]) -> Result<HashSet<St
 pub struct ShareRecord {
     pub secret_id: String,
     pub folder_id: String,
-    pub safe_id: String,
+    pub safe_id: SafeId,
 }
 
 /// The shares of these secrets, by secret id.
@@ -303,7 +304,7 @@ pub fn shares_of(secret_ids: &[String]) -> Result<HashMap<String, Vec<ShareRecor
         let share = ShareRecord {
             secret_id: row.string("secret_id")?,
             folder_id: row.string("folder_id")?,
-            safe_id: row.string("safe_id")?,
+            safe_id: SafeId::new(row.string("safe_id")?),
         };
         out.entry(share.secret_id.clone()).or_default().push(share);
     }

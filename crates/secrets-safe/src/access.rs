@@ -136,7 +136,46 @@ impl<'a> Access<'a> {
     }
 }
 
+/// The caller's flags on every safe he may read, read once per request for routes
+/// that look at many objects (lists, moves, a secret seen through its shares).
+pub struct SafeView {
+    safes: HashMap<SafeId, Flags>,
+    /// Administrators read every safe; lists then need no safe filter at all.
+    pub all: bool,
+}
+
+impl SafeView {
+    pub fn flags(&self, safe: &SafeId) -> Flags {
+        self.safes.get(safe).copied().unwrap_or_default()
+    }
+
+    pub fn can_read(&self, safe: &SafeId) -> bool {
+        self.flags(safe).contains(Flags::READ)
+    }
+
+    /// A secret is visible through its own safe or any safe it is shared into.
+    pub fn can_see_secret<'s>(
+        &self,
+        own: &SafeId,
+        shared_into: impl IntoIterator<Item = &'s SafeId>,
+    ) -> bool {
+        self.can_read(own) || shared_into.into_iter().any(|safe| self.can_read(safe))
+    }
+
+    /// The ids of the safes the caller may read.
+    pub fn safe_ids(&self) -> Vec<String> {
+        self.safes.keys().map(SafeId::to_string).collect()
+    }
+}
+
 impl Access<'_> {
+    pub fn safe_view(&self) -> Result<SafeView> {
+        Ok(SafeView {
+            safes: self.readable_safes()?,
+            all: self.principal.admin,
+        })
+    }
+
     /// Moving `folder` below `destination` (both already visible to the caller): the
     /// flags of [`folder_move`] on the two safes, 403 without them.
     pub fn require_folder_move(&self, folder: &Folder, destination: &Folder) -> Result<()> {
@@ -252,14 +291,12 @@ pub const SECRET_MOVE: MoveNeeds = MoveNeeds {
 /// there, which needs Share on `to` from the mover (`flags_on_to`), as making that
 /// share would. Within one safe, or with shares only into `to`, nothing crosses.
 pub fn shares_follow_secret<'s>(
-    from: &str,
+    from: &SafeId,
     to: &SafeId,
     flags_on_to: Flags,
-    share_safes: impl IntoIterator<Item = &'s str>,
+    share_safes: impl IntoIterator<Item = &'s SafeId>,
 ) -> bool {
-    from == to.as_str()
-        || flags_on_to.contains(Flags::SHARE)
-        || share_safes.into_iter().all(|safe| safe == to.as_str())
+    from == to || flags_on_to.contains(Flags::SHARE) || share_safes.into_iter().all(|s| s == to)
 }
 
 /// A folder: Update on its safe; to another safe, also what moving each of its secrets
@@ -311,19 +348,19 @@ mod tests {
 
     #[test]
     fn a_secret_takes_its_shares_to_another_safe_only_with_share_there() {
-        let to = SafeId::new("b");
+        let [a, b, c] = ["a", "b", "c"].map(SafeId::new);
         let create = Flags::READ.union(Flags::CREATE);
-        assert!(shares_follow_secret("a", &to, create, []));
-        assert!(shares_follow_secret("a", &to, create, ["b"]));
-        assert!(!shares_follow_secret("a", &to, create, ["c"]));
+        assert!(shares_follow_secret(&a, &b, create, []));
+        assert!(shares_follow_secret(&a, &b, create, [&b]));
+        assert!(!shares_follow_secret(&a, &b, create, [&c]));
         assert!(shares_follow_secret(
-            "a",
-            &to,
+            &a,
+            &b,
             create.union(Flags::SHARE),
-            ["c"]
+            [&c]
         ));
         assert!(
-            shares_follow_secret("b", &to, create, ["c"]),
+            shares_follow_secret(&b, &b, create, [&c]),
             "no safe changes"
         );
     }
