@@ -18,6 +18,7 @@ use edgesafe_api_common::response::{empty, json, with_header, Response};
 use edgesafe_api_common::vault::{crypto, storage, Decision};
 use edgesafe_api_common::{ApiError, Result};
 use edgesafe_secrets_safe::access::{shares_follow_secret, SafeView, SECRET_MOVE};
+use edgesafe_secrets_safe::ids::{FolderId, SecretId};
 use edgesafe_secrets_safe::{feature_access, folders, ids, Access, FavoriteIn, Flags, Folder};
 use http::{header, HeaderValue, StatusCode};
 
@@ -1112,7 +1113,7 @@ fn share_out(record: &SecretRecord, folder_id: &str, folder_path: String) -> Sha
 /// `POST secrets-safe/secrets/{id}/shares/{folder id}`: 201 with the share. Needs Share
 /// on the secret's safe and Create on the folder's; 409 when it is shared there
 /// already or lives there.
-pub fn post_share(ctx: &Ctx, id: &str, folder_id: &str) -> Result<Response> {
+pub fn post_share(ctx: &Ctx, id: &SecretId, folder_id: &FolderId) -> Result<Response> {
     let Changeable {
         readable, visible, ..
     } = secret_for_change(ctx, id, None, Flags::SHARE, SECRET_SHARE)?;
@@ -1157,7 +1158,7 @@ pub fn get_shares(ctx: &Ctx, id: &str) -> Result<Response> {
 
 /// `DELETE secrets-safe/secrets/{id}/shares/{folder id}`: 204; 404 when it is not
 /// shared there. Needs Share on the secret's safe.
-pub fn delete_share(ctx: &Ctx, id: &str, folder_id: &str) -> Result<Response> {
+pub fn delete_share(ctx: &Ctx, id: &SecretId, folder_id: &FolderId) -> Result<Response> {
     secret_for_change(ctx, id, None, Flags::SHARE, SECRET_UNSHARE)?;
     if !store::delete_share(id, folder_id)? {
         return Err(ApiError::not_found());

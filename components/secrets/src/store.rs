@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use edgesafe_api_common::vault::crypto::PasswordRule;
 use edgesafe_api_common::vault::{statement, Db, Row, Statement, Value};
 use edgesafe_api_common::{ApiError, ErrorCode, Result};
-use edgesafe_secrets_safe::ids::SafeId;
+use edgesafe_secrets_safe::ids::{FolderId, SafeId, SecretId};
 
 // ---------------------------------------------------------------- types
 
@@ -714,7 +714,12 @@ pub fn delete_secret(id: &str, max_version: i64) -> Result<bool> {
 
 // ---------------------------------------------------------------- shares, favourites
 
-pub fn insert_share(secret_id: &str, folder_id: &str, user_id: i64, now: i64) -> Result<()> {
+pub fn insert_share(
+    secret_id: &SecretId,
+    folder_id: &FolderId,
+    user_id: i64,
+    now: i64,
+) -> Result<()> {
     Db::execute(vec![statement(
         "INSERT INTO secret_shares (secret_id, folder_id, created_at, created_by)
          VALUES (?1, ?2, ?3, ?4)",
@@ -730,7 +735,7 @@ pub fn insert_share(secret_id: &str, folder_id: &str, user_id: i64, now: i64) ->
 }
 
 /// Removes one share; false when there was none.
-pub fn delete_share(secret_id: &str, folder_id: &str) -> Result<bool> {
+pub fn delete_share(secret_id: &SecretId, folder_id: &FolderId) -> Result<bool> {
     let outcomes = Db::execute(vec![statement(
         "DELETE FROM secret_shares WHERE secret_id = ?1 AND folder_id = ?2",
         vec![secret_id.into(), folder_id.into()],
