@@ -2472,8 +2472,25 @@ fn owners_name_only_principals_the_caller_can_see() {
     // The administrator names anyone that exists.
     let mut body = credential("by-admin");
     body["Owners"] = json!([{"UserId": carol.user_id}]);
-    let reply = app.v3(&admin, "POST", &folder_secrets(&safe), Some(body));
+    let reply = app.v3(&admin, "POST", &folder_secrets(&safe), Some(body.clone()));
     assert_eq!(reply.status, 201, "{reply:?}");
+    let by_admin = id_of(&reply);
+
+    // An owner the secret already has may stay: clients send the owners back on
+    // every update. Adding another he cannot see is refused as before.
+    grant(
+        &app,
+        &admin,
+        &safe,
+        user(&bob),
+        json!(["Read", "Create", "Update"]),
+        None,
+    );
+    let reply = app.v3(&bob, "PUT", &secret_path(&by_admin), Some(body.clone()));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    body["Owners"] = json!([{"UserId": carol.user_id}, {"GroupId": hidden_group}]);
+    let reply = app.v3(&bob, "PUT", &secret_path(&by_admin), Some(body));
+    assert_eq!(reply.status, 400, "{reply:?}");
 }
 
 #[test]

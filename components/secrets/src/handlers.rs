@@ -263,14 +263,21 @@ struct ResolvedOwners {
 
 /// Checks that the caller may name every owner (400 otherwise, the same for an id
 /// that does not exist: see `Access::may_name_user`) and fills in names and emails.
-fn resolve_owners(access: &Access<'_>, owners: OwnersIn) -> Result<ResolvedOwners> {
+/// The secret's current owners (`kept`) may always stay: the caller reads them in
+/// the secret already, and clients send them back on every update.
+fn resolve_owners(
+    access: &Access<'_>,
+    owners: OwnersIn,
+    kept: &[OwnerRecord],
+) -> Result<ResolvedOwners> {
+    let names = Naming { access, kept };
     let mut list = Vec::with_capacity(owners.list.len() + 1);
     for (i, owner) in owners.list.iter().enumerate() {
-        list.push(owner_record(access, owner, &format!("Owners[{i}]"))?);
+        list.push(owner_record(&names, owner, &format!("Owners[{i}]"))?);
     }
     let (kind, primary) = match &owners.primary {
         Some(primary) => {
-            let record = owner_record(access, primary, "OwnerId")?;
+            let record = owner_record(&names, primary, "OwnerId")?;
             if list.is_empty() {
                 list.push(record);
             }
@@ -292,9 +299,28 @@ fn resolve_owners(access: &Access<'_>, owners: OwnersIn) -> Result<ResolvedOwner
 const NOT_NAMEABLE: &str =
     "no such user or group among those you can see: yourself, your groups, and principals with a grant on a safe you can read";
 
-fn owner_record(access: &Access<'_>, owner: &OwnerRef, field: &str) -> Result<OwnerRecord> {
+/// Who the caller may name as an owner: whom `Access` lets him name, and the
+/// secret's current owners.
+struct Naming<'a> {
+    access: &'a Access<'a>,
+    kept: &'a [OwnerRecord],
+}
+
+impl Naming<'_> {
+    fn user(&self, user_id: i64) -> Result<bool> {
+        Ok(self.kept.iter().any(|o| o.user_id == Some(user_id))
+            || self.access.may_name_user(user_id)?)
+    }
+
+    fn group(&self, group_id: i64) -> Result<bool> {
+        Ok(self.kept.iter().any(|o| o.group_id == Some(group_id))
+            || self.access.may_name_group(group_id)?)
+    }
+}
+
+fn owner_record(names: &Naming<'_>, owner: &OwnerRef, field: &str) -> Result<OwnerRecord> {
     if let Some(group_id) = owner.group_id {
-        if !access.may_name_group(group_id)? {
+        if !names.group(group_id)? {
             return Err(ApiError::bad_request(
                 &format!("{field}.GroupId"),
                 NOT_NAMEABLE,
@@ -303,7 +329,7 @@ fn owner_record(access: &Access<'_>, owner: &OwnerRef, field: &str) -> Result<Ow
     }
     match (owner.kind, owner.user_id, owner.group_id) {
         (OwnerKind::User, Some(user_id), group_id) => {
-            let user = if access.may_name_user(user_id)? {
+            let user = if names.user(user_id)? {
                 store::find_user(user_id)?
             } else {
                 None
@@ -455,7 +481,7 @@ fn create_secret(ctx: &Ctx, folder: &Folder, new: Creation) -> Result<Response> 
         return Err(ApiError::conflict(store::TITLE_TAKEN));
     }
     let owners = match common.owners.filter(|o| !o.is_empty()) {
-        Some(owners) => resolve_owners(&Access::new(principal, ctx.now), owners)?,
+        Some(owners) => resolve_owners(&Access::new(principal, ctx.now), owners, &[])?,
         None => caller_as_owner(ctx)?,
     };
     let id = ids::new_id();
@@ -858,7 +884,16 @@ fn update_secret(
         return Err(ApiError::conflict(store::TITLE_TAKEN));
     }
     let owners = match common.owners.filter(|o| !o.is_empty()) {
-        Some(owners) => Some(resolve_owners(&Access::new(principal, ctx.now), owners)?),
+        Some(owners) => {
+            let kept = store::owners_of(std::slice::from_ref(&current.id))?
+                .remove(&current.id)
+                .unwrap_or_default();
+            Some(resolve_owners(
+                &Access::new(principal, ctx.now),
+                owners,
+                &kept,
+            )?)
+        }
         None => None,
     };
     let urls = common
