@@ -9,6 +9,7 @@
 use edgesafe_api_common::response::{empty, json, Response};
 use edgesafe_api_common::vault::Decision;
 use edgesafe_api_common::{ApiError, Result};
+use edgesafe_secrets_safe::ids::SafeId;
 use edgesafe_secrets_safe::{folders, ids, Access, FavoriteIn, Flags, Folder};
 use http::StatusCode;
 
@@ -78,6 +79,19 @@ fn destination(
         access.require_shares_follow(&store::shares_crossing(&folder.id, &destination.safe_id)?)?;
     }
     Ok(destination)
+}
+
+/// What the move's own statement re-checks shares against: the safes on which the
+/// caller holds Share, when the move changes safes and he is no administrator.
+fn share_approved(
+    access: &Access<'_>,
+    folder: &Folder,
+    destination: &Folder,
+) -> Result<Option<Vec<SafeId>>> {
+    if destination.safe_id == folder.safe_id {
+        return Ok(None);
+    }
+    access.share_approved()
 }
 
 // ---------------------------------------------------------------- list and read
@@ -165,13 +179,13 @@ pub fn put_folder(ctx: &Ctx, id: &str) -> Result<Response> {
     refuse_safe(&folder, "update safes with PUT secrets-safe/safes/{id}")?;
     access.require_on_safe(&folder.safe_id, Flags::UPDATE)?;
     let current_parent = folder.parent_id.as_deref().unwrap_or_default().to_owned();
-    let parent_id = match &input.parent_id {
+    let (parent_id, share_approved) = match &input.parent_id {
         Some(new_parent) if *new_parent != current_parent => {
-            destination(&access, &folder, new_parent, "ParentId")?
-                .id
-                .to_string()
+            let destination = destination(&access, &folder, new_parent, "ParentId")?;
+            let approved = share_approved(&access, &folder, &destination)?;
+            (destination.id.to_string(), approved)
         }
-        _ => current_parent.clone(),
+        _ => (current_parent.clone(), None),
     };
     let name = input.name.unwrap_or_else(|| folder.name.clone());
     if store::name_taken(&parent_id, &name, Some(&folder.id))? {
@@ -194,9 +208,17 @@ pub fn put_folder(ctx: &Ctx, id: &str) -> Result<Response> {
         store::update_folder(&folder.id, &fields, user, ctx.now)?;
         None
     } else {
-        if !store::relocate_folder(&folder.id, &parent_id, &fields, user, ctx.now)? {
+        let moved = store::relocate_folder(
+            &folder.id,
+            &parent_id,
+            &fields,
+            share_approved.as_deref(),
+            user,
+            ctx.now,
+        )?;
+        if !moved {
             return Err(ApiError::conflict(
-                "ParentId: the tree changed during the move; try again",
+                "ParentId: the tree or its shares changed during the move; try again",
             ));
         }
         Some(format!("moved from={current_parent} to={parent_id}"))
@@ -298,9 +320,17 @@ pub fn put_folder_move(ctx: &Ctx, id: &str) -> Result<Response> {
         description: &folder.description,
         user_group_id: folder.user_group_id,
     };
-    if !store::relocate_folder(&folder.id, &destination.id, &fields, user, ctx.now)? {
+    let moved_now = store::relocate_folder(
+        &folder.id,
+        &destination.id,
+        &fields,
+        share_approved(&access, &folder, &destination)?.as_deref(),
+        user,
+        ctx.now,
+    )?;
+    if !moved_now {
         return Err(ApiError::conflict(
-            "DestinationFolderId: the tree changed during the move; try again",
+            "DestinationFolderId: the tree or its shares changed during the move; try again",
         ));
     }
     ctx.audit(

@@ -185,6 +185,21 @@ impl Access<'_> {
         Ok(())
     }
 
+    /// The safes on which the caller holds Share, for a move to re-check in its own
+    /// statement; `None` when he holds it everywhere (an administrator).
+    pub fn share_approved(&self) -> Result<Option<Vec<SafeId>>> {
+        if self.principal.admin {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.readable_safes()?
+                .into_iter()
+                .filter(|(_, flags)| flags.contains(Flags::SHARE))
+                .map(|(safe, _)| safe)
+                .collect(),
+        ))
+    }
+
     /// A move is about to make shares link secrets of `secret_safes` into folders of
     /// other safes than before: the caller needs Share on each of those safes, as for
     /// making the share (403).
