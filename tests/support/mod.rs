@@ -20,6 +20,8 @@ pub fn root() -> PathBuf {
 pub fn build_components() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
+        edgesafe_runner::build::ensure_target(&root(), edgesafe_runner::build::WASM_TARGET)
+            .expect("the wasm target is installed");
         let status = std::process::Command::new(env!("CARGO"))
             .args([
                 "build",
