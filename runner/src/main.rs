@@ -153,15 +153,15 @@ fn up(args: UpArgs) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
-        println!(
-            "Serving http://{} ({} requests at once, more wait in a queue of {})",
-            listener.local_addr()?,
-            app.concurrent_requests(),
-            config.limits.max_queued_requests
-        );
+        println!("Serving http://{}", listener.local_addr()?);
         for route in app.router().routes() {
             println!("  {} -> {}", route.raw, route.component);
         }
+        println!(
+            "{} requests at once; up to {} more wait their turn",
+            app.concurrent_requests(),
+            config.limits.max_queued_requests
+        );
         server::serve(app, listener, server::shutdown_signal()).await?;
         println!("Stopped.");
         Ok(())

@@ -56,9 +56,17 @@ pub fn configure(
     let totals = PoolUse {
         component_instances: count("SPIN_WASMTIME_INSTANCE_COUNT", max_instances)?.into(),
         memories: count("SPIN_WASMTIME_TOTAL_MEMORIES", max_instances)?.into(),
-        tables: count("SPIN_WASMTIME_TOTAL_TABLES", 2 * max_instances)?.into(),
+        tables: count(
+            "SPIN_WASMTIME_TOTAL_TABLES",
+            max_instances.saturating_mul(2),
+        )?
+        .into(),
         stacks: count("SPIN_WASMTIME_TOTAL_STACKS", max_instances)?.into(),
-        core_instances: count("SPIN_WASMTIME_TOTAL_CORE_INSTANCES", 4 * max_instances)?.into(),
+        core_instances: count(
+            "SPIN_WASMTIME_TOTAL_CORE_INSTANCES",
+            max_instances.saturating_mul(4),
+        )?
+        .into(),
     };
     // Each total came from a u32 above.
     let total = |n: u64| n as u32;
