@@ -130,6 +130,31 @@ async fn serve_one(
     response
 }
 
+/// A request from outside that names a component's local-chaining host. Spin answers it
+/// by closing the connection, with no response; so does the runner (hyper closes the
+/// connection when the service fails).
+#[derive(Debug)]
+struct InternalHostFromOutside;
+
+impl std::fmt::Display for InternalHostFromOutside {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a request from outside named a *.spin.internal host")
+    }
+}
+
+impl std::error::Error for InternalHostFromOutside {}
+
+fn names_an_internal_host(request: &http::Request<Incoming>) -> bool {
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().host())
+        .unwrap_or("");
+    let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    name.to_ascii_lowercase().ends_with(".spin.internal")
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then waits for open
 /// connections to finish their current request.
 pub async fn serve(
@@ -153,9 +178,14 @@ pub async fn serve(
                 // response (Nagle's algorithm meeting delayed ACKs).
                 let _ = stream.set_nodelay(true);
                 let app = app.clone();
-                let service = service_fn(move |req| {
+                let service = service_fn(move |req: http::Request<Incoming>| {
                     let app = app.clone();
-                    async move { Ok::<_, Infallible>(serve_one(app, req, client).await) }
+                    async move {
+                        if names_an_internal_host(&req) {
+                            return Err(InternalHostFromOutside);
+                        }
+                        Ok(serve_one(app, req, client).await)
+                    }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .keep_alive(true)
