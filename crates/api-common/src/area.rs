@@ -177,6 +177,19 @@ impl Ctx {
         purpose: &str,
         note: Option<&str>,
     ) -> Result<i64> {
+        audit(AuditEvent {
+            actor,
+            action,
+            target,
+            decision,
+            purpose,
+            detail: &self.audit_detail(note),
+        })
+    }
+
+    /// The detail of the caller's audit events: the client address, the credential,
+    /// and `note`. Also for events committed with a change (`Db::execute_audited`).
+    pub fn audit_detail(&self, note: Option<&str>) -> String {
         let client = self.client_addr.as_deref().unwrap_or("-");
         let mut detail = format!("client={client}");
         // Under run-as the actor is the user acted as; the credential and its owner
@@ -189,14 +202,7 @@ impl Ctx {
             detail.push_str("; ");
             detail.push_str(note);
         }
-        audit(AuditEvent {
-            actor,
-            action,
-            target,
-            decision,
-            purpose,
-            detail: &detail,
-        })
+        detail
     }
 }
 
