@@ -582,14 +582,14 @@ fn blocked_removed_and_revoked_users_expose_the_secret_until_marked_safe() {
     assert!(revoked.status < 300, "{revoked:?}");
 
     assert_eq!(
-        flags("alice"),
+        flags(&w.alice),
         (Some(true), Some(false), Some(false), Some(true))
     );
     // A removed user is blocked too, and may lose its grants; removed is what counts.
     let bob = flags(&w.bob);
     assert_eq!((bob.1, bob.3), (Some(true), Some(true)));
     assert_eq!(
-        flags("carol"),
+        flags(&carol),
         (Some(false), Some(false), Some(true), Some(true))
     );
 
