@@ -546,7 +546,7 @@ fn blocked_removed_and_revoked_users_expose_the_secret_until_marked_safe() {
         let records = w.records();
         let r = records
             .iter()
-            .find(|r| r["user_id"] == who.user_id.to_string())
+            .find(|r| r["user_id"].as_str().and_then(|id| id.parse().ok()) == Some(who.user_id))
             .unwrap_or_else(|| panic!("{}'s record in {records:?}", who.user_name))
             .clone();
         (
