@@ -216,6 +216,24 @@ fn checkout_hands_out_the_value_and_checkin_returns_it() {
     );
     let paged = assert_success(&paged, "page");
     assert_eq!(paged["secret_access"][0]["user_name"], "bob");
+    let names = |query: &str| -> Vec<Value> {
+        let reply = call(
+            &w.app,
+            ADMIN_KEY,
+            "GET",
+            &format!("secret/access?{query}"),
+            None,
+        );
+        let body = assert_success(&reply, query);
+        let list = body["secret_access"].as_array().expect("a list");
+        list.iter().map(|r| r["user_name"].clone()).collect()
+    };
+    assert_eq!(names(&format!("user_id={}", w.bob.user_id)), [json!("bob")]);
+    assert_eq!(names("active=true"), [json!("bob")]);
+    assert_eq!(names("active=false"), [json!("alice")]);
+    assert_eq!(names(&format!("secret_id={}", w.secret)).len(), 2);
+    let other = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
+    assert!(names(&format!("secret_id={other}")).is_empty());
 
     // Every checkout (the repeat too) and the checkin are audited, never with the value.
     assert_eq!(w.audit_count("secret.checkout"), 3);
@@ -335,6 +353,13 @@ fn two_users_racing_for_an_exclusive_checkout_exactly_one_wins() {
         4
     );
     assert_eq!(w.audit_count("secret.checkout"), 4);
+    // The database itself lets one row hold a secret's lock, whatever reaches it.
+    let db = w.app.db();
+    let lock = "INSERT INTO secret_access (user_id, secret_id, secret_version,
+            secret_history_id, safe_id, exclusive, locked, accessed_at, created_at,
+            modified_at) VALUES (?1, 'x', 1, 'h', 's', 1, 1, 0, 0, 0)";
+    db.execute(lock, [w.alice.user_id]).expect("the first lock");
+    assert!(db.execute(lock, [w.bob.user_id]).is_err(), "a second lock");
 }
 
 #[test]
@@ -460,7 +485,15 @@ fn unknown_ids_bad_bodies_and_missing_rights_get_the_v2_error_envelope() {
     );
     assert_success(&same, "the body may name the path's secret");
 
-    for query in ["limit=0", "limit=abc", "offset=-1", "fields=password"] {
+    for query in [
+        "limit=0",
+        "limit=abc",
+        "offset=-1",
+        "fields=password",
+        "user_id=0",
+        "active=maybe",
+        "secret_id=nope",
+    ] {
         let reply = call(
             &w.app,
             ADMIN_KEY,

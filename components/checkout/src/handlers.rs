@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use edgesafe_api_common::response::{json, Response};
 use edgesafe_api_common::vault::{storage, AuditEvent, Db, Decision, Outcome, Statement};
 use edgesafe_api_common::{ApiError, ErrorCode, Result};
-use edgesafe_secrets_safe::{Access, Flags};
+use edgesafe_secrets_safe::{ids, Access, Flags};
 use http::StatusCode;
 use serde_json::{json as j, Value};
 
@@ -410,20 +410,39 @@ fn records_out(ctx: &Ctx, filter: &RecordFilter<'_>) -> Result<Response> {
     ok(j!({ "secret_access": out }))
 }
 
-fn page(ctx: &Ctx) -> Result<(i64, i64)> {
-    let limit = ctx.query.int("limit", 1, PAGE_MAX)?.unwrap_or(PAGE_DEFAULT);
-    let offset = ctx
-        .query
-        .int("offset", 0, i64::from(i32::MAX))?
-        .unwrap_or(0);
-    Ok((limit, offset))
+/// The filters and page a list takes from its query: `user_id`, `active`, `limit`
+/// (1 to 1000, default 100) and `offset`.
+struct ListQuery {
+    of_user: Option<i64>,
+    active: Option<bool>,
+    limit: i64,
+    offset: i64,
+}
+
+impl ListQuery {
+    fn parse(ctx: &Ctx) -> Result<Self> {
+        Ok(ListQuery {
+            of_user: ctx.query.int("user_id", 1, i64::MAX)?,
+            active: ctx.query.bool("active")?,
+            limit: ctx.query.int("limit", 1, PAGE_MAX)?.unwrap_or(PAGE_DEFAULT),
+            offset: ctx
+                .query
+                .int("offset", 0, i64::from(i32::MAX))?
+                .unwrap_or(0),
+        })
+    }
 }
 
 /// `GET secret/access`: the caller's own records, and every record of the safes the
-/// caller manages (all of them for an administrator). `fields`, `limit`, `offset`.
+/// caller manages (all of them for an administrator). Filters `secret_id`, `user_id`,
+/// `active`; `fields`, `limit`, `offset`.
 pub fn get_accesses(ctx: &Ctx) -> Result<Response> {
     let access = access(ctx, false, ACCESS_LIST, "secret_access")?;
-    let (limit, offset) = page(ctx)?;
+    let list = ListQuery::parse(ctx)?;
+    let secret_id = match ctx.query.get("secret_id") {
+        Some(id) => Some(ids::body_id("secret_id", id)?),
+        None => None,
+    };
     let managed = managed_safes(&access)?;
     records_out(
         ctx,
@@ -431,20 +450,23 @@ pub fn get_accesses(ctx: &Ctx) -> Result<Response> {
             all: access.principal.admin,
             user_id: access.principal.user_id,
             managed_safes: &managed,
-            secret_id: None,
-            limit,
-            offset,
+            secret_id: secret_id.as_deref(),
+            of_user: list.of_user,
+            active: list.active,
+            limit: list.limit,
+            offset: list.offset,
             now: ctx.now,
         },
     )
 }
 
 /// `GET secret/{id}/access`: the secret's records; all of them for its safe's
-/// managers, the caller's own for anyone else who may see the secret.
+/// managers, the caller's own for anyone else who may see the secret. Filters
+/// `user_id`, `active`; `fields`, `limit`, `offset`.
 pub fn get_secret_accesses(ctx: &Ctx, id: &str) -> Result<Response> {
     let access = access(ctx, false, ACCESS_LIST, &secret_target(id))?;
     let visible = visible_secret(ctx, &access, id, ACCESS_LIST)?;
-    let (limit, offset) = page(ctx)?;
+    let list = ListQuery::parse(ctx)?;
     records_out(
         ctx,
         &RecordFilter {
@@ -452,8 +474,10 @@ pub fn get_secret_accesses(ctx: &Ctx, id: &str) -> Result<Response> {
             user_id: access.principal.user_id,
             managed_safes: &[],
             secret_id: Some(id),
-            limit,
-            offset,
+            of_user: list.of_user,
+            active: list.active,
+            limit: list.limit,
+            offset: list.offset,
             now: ctx.now,
         },
     )

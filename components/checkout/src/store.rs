@@ -319,6 +319,10 @@ pub struct RecordFilter<'a> {
     /// ... and those of the safes the caller manages.
     pub managed_safes: &'a [String],
     pub secret_id: Option<&'a str>,
+    /// Only this user's records.
+    pub of_user: Option<i64>,
+    /// Only active (or only inactive) records.
+    pub active: Option<bool>,
     pub limit: i64,
     pub offset: i64,
     pub now: i64,
@@ -355,6 +359,9 @@ pub fn records(filter: &RecordFilter<'_>) -> Result<Vec<AccessRecord>> {
         "{RECORD_SELECT}
          WHERE (?2 = 1 OR a.user_id = ?3 OR a.safe_id IN (SELECT value FROM json_each(?4)))
            AND (?5 IS NULL OR a.secret_id = ?5)
+           AND (?8 IS NULL OR a.user_id = ?8)
+           AND (?9 IS NULL OR (a.checked_in_at IS NULL
+                               AND (a.expires_at IS NULL OR a.expires_at > ?1)) = ?9)
          ORDER BY a.id LIMIT ?6 OFFSET ?7"
     );
     Db::query(
@@ -367,6 +374,8 @@ pub fn records(filter: &RecordFilter<'_>) -> Result<Vec<AccessRecord>> {
             filter.secret_id.into(),
             filter.limit.into(),
             filter.offset.into(),
+            filter.of_user.into(),
+            filter.active.into(),
         ],
     )?
     .iter()
