@@ -314,7 +314,10 @@ pub fn post_checkout(ctx: &Ctx, id: &str) -> Result<Response> {
     checkout_out(access_id, secret.exclusive, expires_at, value)
 }
 
-/// Checks in `record` for the caller, with its audit event.
+/// Checks in `record` for the caller, with its audit event. The event commits with
+/// the update: should a concurrent checkin or the expiry win in between, the answer
+/// is 409 while the trail shows an attempt that changed nothing, never a checkin that
+/// went unrecorded.
 fn checkin(ctx: &Ctx, record_id: i64, secret_id: &str) -> Result<()> {
     let actor = ctx.actor();
     let target = access_target(record_id);
