@@ -10,7 +10,9 @@ use std::process::Command;
 fn component_unit_tests_pass() {
     let mut cargo = Command::new(env!("CARGO"));
     cargo.args(["test", "--release", "--lib"]);
-    for component in ["core", "gateway", "identity", "folders", "secrets", "safes"] {
+    for component in [
+        "core", "gateway", "identity", "folders", "secrets", "safes", "checkout",
+    ] {
         cargo.args(["-p", &format!("edgesafe-{component}")]);
     }
     let out = cargo.current_dir(root()).output().expect("cargo runs");
@@ -31,7 +33,9 @@ fn component_unit_tests_pass() {
 #[test]
 fn only_the_core_imports_spin_host_interfaces() {
     edgesafe_tests::build_components();
-    for component in ["gateway", "identity", "folders", "secrets", "safes", "core"] {
+    for component in [
+        "gateway", "identity", "folders", "secrets", "safes", "checkout", "core",
+    ] {
         let path = root().join(format!(
             "target/wasm32-wasip2/release/edgesafe_{component}.wasm"
         ));

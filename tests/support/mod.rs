@@ -42,6 +42,8 @@ pub fn build_components() {
                 "-p",
                 "edgesafe-safes",
                 "-p",
+                "edgesafe-checkout",
+                "-p",
                 "edgesafe-probe",
                 "-p",
                 "edgesafe-vault-probe",

@@ -11,6 +11,7 @@ pub enum Area {
     Folders,
     Secrets,
     Safes,
+    Checkout,
 }
 
 impl Area {
@@ -21,6 +22,7 @@ impl Area {
             Area::Folders => "folders.spin.internal",
             Area::Secrets => "secrets.spin.internal",
             Area::Safes => "safes.spin.internal",
+            Area::Checkout => "checkout.spin.internal",
         }
     }
 }
@@ -60,6 +62,7 @@ pub fn route(protocol: Protocol, segments: &[&str]) -> Option<(Area, AuthRule)> 
         },
         (Protocol::V2, "session") => Area::Identity,
         (Protocol::V2, "vault") => Area::Identity,
+        (Protocol::V2, "secret" | "objspec") => Area::Checkout,
         (Protocol::Kv, "whoami") => Area::Identity,
         _ => return None,
     };
@@ -108,6 +111,14 @@ mod tests {
         assert_eq!(
             route(Protocol::V2, &["vault", "keyring", "reseal"]),
             Some((Area::Identity, AuthRule::V2Token))
+        );
+        assert_eq!(
+            route(Protocol::V2, &["secret", "s", "checkout"]),
+            Some((Area::Checkout, AuthRule::V2Token))
+        );
+        assert_eq!(
+            route(Protocol::V2, &["objspec", "secret_access"]),
+            Some((Area::Checkout, AuthRule::V2Token))
         );
     }
 

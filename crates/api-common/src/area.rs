@@ -177,7 +177,7 @@ impl Ctx {
         purpose: &str,
         note: Option<&str>,
     ) -> Result<i64> {
-        let detail = self.detail(note);
+        let detail = self.audit_detail(note);
         audit(AuditEvent {
             actor,
             action,
@@ -199,7 +199,7 @@ impl Ctx {
         change: impl FnOnce() -> Result<T>,
     ) -> Result<T> {
         let purpose = if self.is_write() { "write" } else { "read" };
-        let detail = self.detail(note);
+        let detail = self.audit_detail(note);
         let actor = self.actor();
         audited_change(
             AuditEvent {
@@ -214,8 +214,9 @@ impl Ctx {
         )
     }
 
-    /// An event's detail: the client address, the credential that acted, and `note`.
-    fn detail(&self, note: Option<&str>) -> String {
+    /// The detail of the caller's audit events: the client address, the credential that
+    /// acted, and `note`. Also for events committed with a change (`Db::execute_audited`).
+    pub fn audit_detail(&self, note: Option<&str>) -> String {
         let client = self.client_addr.as_deref().unwrap_or("-");
         let mut detail = format!("client={client}");
         // Under run-as the actor is the user acted as; the credential and its owner
