@@ -299,15 +299,17 @@ fn world() -> World {
     let bob_folder = app.create_folder(&bob_session, &bob_safe, "Mine");
     let (_, dave) = caller(&app, &admin, "dave", 0);
     let (erin_session, erin) = caller(&app, &admin, "erin", 2);
+    // The administrator grants: a manager who is not one may only name principals she
+    // can already see, and erin and frank are strangers to alice.
     grant(
         &app,
-        &alice_session,
+        &admin,
         &safe,
         erin_session.user_id,
         Some(utc(edgesafe_tests::now() + 3600)),
     );
     let (frank_session, frank) = caller(&app, &admin, "frank", 2);
-    grant(&app, &alice_session, &safe, frank_session.user_id, None);
+    grant(&app, &admin, &safe, frank_session.user_id, None);
     let erin_sees = app.v3(
         &erin_session,
         "GET",

@@ -181,7 +181,8 @@ fn create_get_and_update_answer_the_folder_shape() {
     let admin = app.admin();
     let owner = app.user_with_feature(&admin, "folder-owner", 2);
     let safe = app.create_safe(&owner, "Team Safe");
-    let group = app.group_with_feature(&admin, "folder-group", 1, &[]);
+    // A group the owner is in: the only kind of group he may name.
+    let group = app.group_with_feature(&admin, "folder-group", 1, &[owner.user_id]);
 
     // POST: 201 with the whole folder.
     let reply = app.v3(
@@ -1202,10 +1203,11 @@ fn who_may_do_what() {
     let other_safe = app.create_safe(&owner, "Guarded Too");
     let folder = id_of(&create(&app, &owner, &safe, "Inner"));
     let sub = id_of(&create(&app, &owner, &folder, "Sub"));
-    grant(&app, &owner, &safe, &read_feature, &["Read"]);
-    grant(&app, &owner, &safe, &reader, &["Read"]);
-    grant(&app, &owner, &safe, &creator, &["Read", "Create"]);
-    grant(&app, &owner, &other_safe, &creator, &["Read"]);
+    // Granted by the administrator: the owner may not name users he cannot see.
+    grant(&app, &admin, &safe, &read_feature, &["Read"]);
+    grant(&app, &admin, &safe, &reader, &["Read"]);
+    grant(&app, &admin, &safe, &creator, &["Read", "Create"]);
+    grant(&app, &admin, &other_safe, &creator, &["Read"]);
 
     let csv = b"Title,Username,Password\n";
     // Every endpoint, with a body that would be valid.
@@ -1270,7 +1272,7 @@ fn who_may_do_what() {
     }
 
     // Without the Secrets-Safe feature: 403 everywhere, even with a grant.
-    grant(&app, &owner, &safe, &no_feature, &["Read"]);
+    grant(&app, &admin, &safe, &no_feature, &["Read"]);
     for (what, reply) in calls(&no_feature) {
         assert_eq!(reply.status, 403, "{what}: {reply:?}");
     }
@@ -1338,7 +1340,7 @@ fn who_may_do_what() {
         Some(json!({"Name": "Nope", "ParentId": other_safe})),
     );
     assert_eq!(reply.status, 403, "{reply:?}");
-    grant(&app, &owner, &safe, &creator, &["Read", "Update"]);
+    grant(&app, &owner, &safe, &creator, &["Read", "Update", "Delete"]);
     let reply = move_folder(&app, &creator, &sub, &other_safe, "Stop");
     assert_eq!(
         reply.status, 403,
@@ -1347,6 +1349,7 @@ fn who_may_do_what() {
     grant(&app, &owner, &other_safe, &creator, &["Read", "Create"]);
     let reply = move_folder(&app, &creator, &sub, &other_safe, "Stop");
     assert_eq!(reply.status, 200, "{reply:?}");
+    grant(&app, &owner, &safe, &creator, &["Read", "Update"]);
 
     // The owner (Manage) may do everything; Delete needs the Delete flag.
     let reply = app.v3(&creator, "DELETE", &folder_path(&folder), None);
@@ -1381,4 +1384,190 @@ fn who_may_do_what() {
         folder_actions,
         ["folder.create", "folder.create", "folder.delete"]
     );
+}
+
+// ---------------------------------------------------------------- moves across safes
+
+fn share(app: &TestApp, session: &Session, secret: &str, folder: &str) {
+    let reply = app.v3(
+        session,
+        "POST",
+        &format!("secrets-safe/secrets/{secret}/shares/{folder}"),
+        Some(json!({})),
+    );
+    assert_eq!(reply.status, 201, "share: {reply:?}");
+}
+
+fn secret_folder_path(app: &TestApp, session: &Session, secret: &str) -> Value {
+    let reply = app.v3(
+        session,
+        "GET",
+        &format!("secrets-safe/secrets/{secret}"),
+        None,
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    reply.json()["FolderPath"].clone()
+}
+
+#[test]
+fn moving_a_folder_out_of_its_safe_needs_what_moving_its_secrets_needs() {
+    let app = TestApp::start();
+    let admin = app.admin();
+    let alice = app.user_with_feature(&admin, "alice", 2);
+    let a = app.create_safe(&admin, "A");
+    let f = id_of(&create(&app, &admin, &a, "F"));
+    let g = id_of(&create(&app, &admin, &a, "G"));
+    let secret = create_secret(&app, &admin, &f, "db");
+    grant(&app, &admin, &a, &alice, &["Read", "Update"]);
+    let b = app.create_safe(&alice, "B");
+
+    // Read and Update on A, no Delete: the secret cannot be deleted directly...
+    let delete_secret = |session: &Session| {
+        app.v3(
+            session,
+            "DELETE",
+            &format!("secrets-safe/secrets/{secret}"),
+            None,
+        )
+    };
+    assert_eq!(delete_secret(&alice).status, 403);
+    // ...nor carried out of A in its folder, by either route, into her own safe.
+    let reply = move_folder(&app, &alice, &f, &b, "Stop");
+    assert_eq!(reply.status, 403, "{reply:?}");
+    let reply = app.v3(
+        &alice,
+        "PUT",
+        &folder_path(&f),
+        Some(json!({"ParentId": b})),
+    );
+    assert_eq!(reply.status, 403, "{reply:?}");
+    assert_eq!(secret_folder_path(&app, &admin, &secret), "A/F");
+    assert_eq!(delete_secret(&alice).status, 403);
+    // Within A, Update is what a move needs.
+    let reply = move_folder(&app, &alice, &f, &g, "Stop");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(secret_folder_path(&app, &admin, &secret), "A/G/F");
+
+    // With Delete on A (and Create on B, which she manages) the move is hers to make.
+    grant(&app, &admin, &a, &alice, &["Read", "Update", "Delete"]);
+    let reply = move_folder(&app, &alice, &f, &b, "Stop");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["SecretCount"], 1);
+    assert_eq!(secret_folder_path(&app, &admin, &secret), "B/F");
+
+    // The refusals are in the audit trail.
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM audit_events WHERE actor = ?1 AND decision = 'deny'
+               AND action IN ('folder.move', 'folder.update')",
+            [format!("user:{}", alice.user_id)],
+        ),
+        2
+    );
+}
+
+#[test]
+fn a_moved_folder_takes_no_share_where_no_share_holder_put_it() {
+    let app = TestApp::start();
+    let admin = app.admin();
+    let alice = app.user_with_feature(&admin, "alice", 2);
+    let a = app.create_safe(&admin, "A");
+    let c = app.create_safe(&admin, "C");
+    let d = app.create_safe(&admin, "D");
+    let b = app.create_safe(&alice, "B");
+    grant(&app, &admin, &a, &alice, &["Read", "Update", "Delete"]);
+    grant(&app, &admin, &d, &alice, &["Read", "Create"]);
+
+    // A secret of C shared into a folder of A: moving that folder to B would link C's
+    // secret into B, which no Share holder on C chose.
+    let inbox = id_of(&create(&app, &admin, &a, "Inbox"));
+    let foreign = create_secret(&app, &admin, &c, "c-secret");
+    share(&app, &admin, &foreign, &inbox);
+    let reply = move_folder(&app, &alice, &inbox, &b, "Stop");
+    assert_eq!(reply.status, 403, "{reply:?}");
+    let shared_to = |secret: &str| -> Vec<String> {
+        app.v3(
+            &admin,
+            "GET",
+            &format!("secrets-safe/secrets/{secret}/shares"),
+            None,
+        )
+        .json()
+        .as_array()
+        .expect("shares")
+        .iter()
+        .map(|s| s["FolderPath"].as_str().unwrap_or_default().to_owned())
+        .collect()
+    };
+    assert_eq!(shared_to(&foreign), ["A/Inbox"]);
+    // Share on C makes it her decision to take.
+    grant(&app, &admin, &c, &alice, &["Read", "Share"]);
+    let reply = move_folder(&app, &alice, &inbox, &b, "Stop");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(shared_to(&foreign), ["B/Inbox"]);
+
+    // A secret of the moved folder shared into C: after a move to D it would be D's
+    // secret linked into C, which needs Share on D.
+    let outbox = id_of(&create(&app, &admin, &a, "Outbox"));
+    let own = create_secret(&app, &admin, &outbox, "a-secret");
+    let c_folder = id_of(&create(&app, &admin, &c, "Drop"));
+    share(&app, &admin, &own, &c_folder);
+    let reply = move_folder(&app, &alice, &outbox, &d, "Stop");
+    assert_eq!(reply.status, 403, "{reply:?}");
+    assert_eq!(secret_folder_path(&app, &admin, &own), "A/Outbox");
+    grant(&app, &admin, &d, &alice, &["Read", "Create", "Share"]);
+    let reply = move_folder(&app, &alice, &outbox, &d, "Stop");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(secret_folder_path(&app, &admin, &own), "D/Outbox");
+    assert_eq!(shared_to(&own), ["C/Drop"]);
+}
+
+// ---------------------------------------------------------------- UserGroupId
+
+#[test]
+fn user_group_id_names_only_the_callers_groups_clears_with_0_and_never_blocks_a_group_delete() {
+    let app = TestApp::start();
+    let admin = app.admin();
+    let alice = app.user_with_feature(&admin, "alice", 2);
+    let hers = app.group_with_feature(&admin, "alice-team", 1, &[alice.user_id]);
+    let other = app.group_with_feature(&admin, "not-hers", 1, &[]);
+    let safe = app.create_safe(&alice, "Mine");
+
+    // A group she is not in answers like a group that does not exist: left out.
+    let post = |group: i64| {
+        app.v3(
+            &alice,
+            "POST",
+            FOLDERS,
+            Some(json!({"Name": format!("f{group}"), "ParentId": safe, "UserGroupId": group})),
+        )
+    };
+    for group in [other, 999_999] {
+        let reply = post(group);
+        assert_eq!(reply.status, 201, "{reply:?}");
+        assert_eq!(reply.json()["UserGroupId"], Value::Null, "{reply:?}");
+    }
+    let reply = post(hers);
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let folder = id_of(&reply.json());
+    assert_eq!(reply.json()["UserGroupId"], hers);
+
+    // null keeps it (the library sends null on every update), another's group is
+    // ignored, 0 clears it.
+    let put = |body: Value| {
+        let reply = app.v3(&alice, "PUT", &folder_path(&folder), Some(body));
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.json()["UserGroupId"].clone()
+    };
+    assert_eq!(put(json!({"UserGroupId": null})), hers);
+    assert_eq!(put(json!({"UserGroupId": other})), hers);
+    assert_eq!(put(json!({"UserGroupId": 0})), Value::Null);
+    assert_eq!(put(json!({"UserGroupId": hers})), hers);
+
+    // The administrator deletes the group all the same; the folder forgets it.
+    let reply = app.v3(&admin, "DELETE", &format!("UserGroups/{hers}"), None);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let reply = get(&app, &alice, &folder);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["UserGroupId"], Value::Null);
 }

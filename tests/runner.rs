@@ -115,6 +115,7 @@ fn a_missing_required_variable_stops_the_start() {
         init_secrets: false,
         log_requests: false,
         runtime_config: None,
+        limits: Default::default(),
     };
     let err = match edgesafe_runner::App::load(&config) {
         Ok(_) => panic!("started without a required variable"),
@@ -135,6 +136,7 @@ fn init_secrets_generates_required_secrets_once() {
         init_secrets: true,
         log_requests: false,
         runtime_config: None,
+        limits: Default::default(),
     };
     let first = edgesafe_runner::App::load(&config).expect("starts with generated secrets");
     let names: Vec<&str> = first

@@ -586,8 +586,10 @@ fn the_last_manager_cannot_be_removed() {
     let mine = grant_of(&grants(&app, &alice, &safe), user(&alice)).expect("grant");
     assert_eq!(mine["PermissionFlags"], json!(["Manage"]));
 
-    // With a second manager, stepping down works.
+    // With a second manager (a teammate, so that alice may name him), stepping down
+    // works.
     let bob = app.user_with_feature(&admin, "bob", 2);
+    app.group_with_feature(&admin, "team", 2, &[alice.user_id, bob.user_id]);
     assert_eq!(
         grant(&app, &alice, &safe, user(&bob), json!(["Manage"]), None).status,
         204
@@ -786,6 +788,8 @@ fn manage_allows_everything_on_the_safe() {
     let admin = app.admin();
     let manager = app.user_with_feature(&admin, "manager", 2);
     let other = app.user_with_feature(&admin, "other", 2);
+    // Teammates: the manager may name the other user (see the directory test below).
+    app.group_with_feature(&admin, "team", 2, &[manager.user_id, other.user_id]);
     let safe = app.create_safe(&admin, "Team");
     assert_eq!(
         grant(&app, &admin, &safe, user(&manager), json!(["Manage"]), None).status,
@@ -961,4 +965,105 @@ fn changes_and_refusals_are_audited() {
         "{grant_detail}"
     );
     assert!(grant_detail.contains("flags=Read"), "{grant_detail}");
+}
+
+// ---------------------------------------------------------------- what a non-admin learns
+
+#[test]
+fn a_taken_safe_name_is_taken_only_among_the_safes_the_caller_sees() {
+    let app = TestApp::start();
+    let admin = app.admin();
+    let alice = app.user_with_feature(&admin, "alice", 2);
+    let hidden = app.create_safe(&admin, "Payroll");
+    let seen = app.create_safe(&admin, "Shared");
+    assert_eq!(
+        grant(&app, &admin, &seen, user(&alice), json!(["Read"]), None).status,
+        204
+    );
+
+    // A safe she cannot see does not make its name taken: nothing tells her it exists.
+    let reply = app.v3(&alice, "POST", SAFES, Some(json!({"Name": "PAYROLL"})));
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let hers = reply.json()["Id"].as_str().expect("Id").to_string();
+    assert_ne!(hers, hidden);
+    // One she sees, or her own, does.
+    for name in ["shared", "Payroll"] {
+        let reply = app.v3(&alice, "POST", SAFES, Some(json!({"Name": name})));
+        assert_eq!(reply.status, 409, "{name}: {reply:?}");
+        assert_eq!(reply.json()["Code"], "conflict");
+    }
+    let reply = app.v3(
+        &alice,
+        "PUT",
+        &safe_path(&hers),
+        Some(json!({"Name": "Shared"})),
+    );
+    assert_eq!(reply.status, 409, "{reply:?}");
+    // The administrator sees every safe, so for him both are taken.
+    let reply = app.v3(&admin, "POST", SAFES, Some(json!({"Name": "payroll"})));
+    assert_eq!(reply.status, 409, "{reply:?}");
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM folders WHERE parent_id IS NULL AND name = 'Payroll' COLLATE NOCASE",
+            [],
+        ),
+        2
+    );
+}
+
+#[test]
+fn a_manager_grants_only_to_principals_he_can_see_and_learns_nothing_of_others() {
+    let app = TestApp::start();
+    let admin = app.admin();
+    let alice = app.user_with_feature(&admin, "alice", 2);
+    let stranger = app.user_with_feature(&admin, "stranger", 2);
+    let teammate = app.user_with_feature(&admin, "teammate", 2);
+    let colleague = app.user_with_feature(&admin, "colleague", 2);
+    let team = app.group_with_feature(&admin, "team", 2, &[alice.user_id, teammate.user_id]);
+    let other_group = app.group_with_feature(&admin, "other", 2, &[stranger.user_id]);
+    // The colleague works in a safe alice can read, so alice sees him in its grants.
+    let lobby = app.create_safe(&admin, "Lobby");
+    for who in [&alice, &colleague] {
+        assert_eq!(
+            grant(&app, &admin, &lobby, user(who), json!(["Read"]), None).status,
+            204
+        );
+    }
+    let safe = app.create_safe(&alice, "Alice's");
+
+    // A user or group she cannot see answers exactly like one that does not exist.
+    let refused: Vec<Reply> = [
+        user(&stranger),
+        (0, 999_999),
+        (1, other_group),
+        (1, 999_999),
+    ]
+    .into_iter()
+    .map(|principal| grant(&app, &alice, &safe, principal, json!(["Read"]), None))
+    .collect();
+    for reply in &refused {
+        assert_eq!(reply.status, 400, "{reply:?}");
+        assert_eq!(reply.body, refused[0].body, "one answer for all");
+    }
+    assert_eq!(grants(&app, &alice, &safe).len(), 1, "nothing was granted");
+
+    // Herself, her group, its members and the colleague she sees elsewhere: granted.
+    for principal in [user(&teammate), (1, team), user(&colleague), user(&alice)] {
+        let flags = if principal == user(&alice) {
+            json!(["Manage"])
+        } else {
+            json!(["Read"])
+        };
+        let reply = grant(&app, &alice, &safe, principal, flags, None);
+        assert_eq!(reply.status, 204, "{principal:?}: {reply:?}");
+    }
+    // The administrator may grant to anyone that exists.
+    assert_eq!(
+        grant(&app, &admin, &safe, user(&stranger), json!(["Read"]), None).status,
+        204
+    );
+    assert_eq!(
+        grant(&app, &admin, &safe, (0, 999_999), json!(["Read"]), None).status,
+        400
+    );
 }

@@ -2214,3 +2214,341 @@ fn concurrent_updates_of_one_secret_each_keep_their_own_version() {
         "{reply:?}"
     );
 }
+
+/// A v3 request from a test thread, with a session cookie and a JSON body.
+fn send_json(base: &str, cookie: &str, method: &str, path: &str, body: Option<&Value>) -> Reply {
+    let body = body.map(Value::to_string);
+    edgesafe_tests::send(
+        base,
+        method,
+        &format!("{V3}/{path}"),
+        &[("Cookie", cookie), ("Content-Type", "application/json")],
+        body.as_deref().map(str::as_bytes),
+    )
+}
+
+#[test]
+fn concurrent_changes_of_different_fields_both_stay() {
+    let (app, admin, safe) = start();
+    let reply = app.v3(
+        &admin,
+        "POST",
+        &format!("{}/text", folder_secrets(&safe)),
+        Some(text_body("race", "some text")),
+    );
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let id = id_of(&reply);
+    let base = app.base();
+    let rounds = 40;
+    // One client changes only the description, the other only the notes; each reads
+    // back its own field after every change. An update that wrote every column from
+    // its own earlier read would put back the other client's previous value.
+    std::thread::scope(|scope| {
+        for field in ["Description", "Notes"] {
+            let (base, id, cookie) = (&base, &id, &admin.cookie);
+            scope.spawn(move || {
+                for n in 0..rounds {
+                    let value = format!("{field}-{n}");
+                    let body = json!({"Title": "race", field: value});
+                    let path = format!("{}/text", secret_path(id));
+                    let reply = send_json(base, cookie, "PUT", &path, Some(&body));
+                    assert_eq!(reply.status, 200, "{reply:?}");
+                    let got = send_json(base, cookie, "GET", &secret_path(id), None);
+                    assert_eq!(got.json()[field], value.as_str(), "{field} lost: {got:?}");
+                }
+            });
+        }
+    });
+    let got = app.v3(&admin, "GET", &secret_path(&id), None).json();
+    assert_eq!(got["Description"], format!("Description-{}", rounds - 1));
+    assert_eq!(got["Notes"], format!("Notes-{}", rounds - 1));
+}
+
+#[test]
+fn the_current_version_never_goes_back_under_concurrent_updates() {
+    let (app, admin, safe) = start();
+    let reply = post_file(&app, &admin, &safe, "climb", b"first");
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let id = id_of(&reply);
+    let base = app.base();
+    // Big files take long to seal between reserving their version and committing it,
+    // small ones overtake them: a version reserved earlier then commits after a later
+    // one, which must not make the older value current again.
+    let (writers, each) = (4, 8);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        // A reader watches the current version: it may only grow.
+        let reader = scope.spawn(|| {
+            let db = app.db();
+            let mut seen = 0_i64;
+            let mut reads = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) && reads < 1_000_000 {
+                let current: i64 = db
+                    .query_row(
+                        "SELECT current_version FROM secrets WHERE id = ?1",
+                        [&id],
+                        |r| r.get(0),
+                    )
+                    .expect("current version");
+                assert!(
+                    current >= seen,
+                    "current went back from {seen} to {current}"
+                );
+                seen = current;
+                reads += 1;
+            }
+        });
+        let writers: Vec<_> = (0..writers)
+            .map(|writer| {
+                let (base, id, cookie) = (&base, &id, &admin.cookie);
+                scope.spawn(move || {
+                    let size = if writer % 2 == 0 { 3 * 1024 * 1024 } else { 16 };
+                    for n in 0..each {
+                        let mut bytes = format!("{writer}-{n}-").into_bytes();
+                        bytes.resize(size, b'x');
+                        let metadata = json!({"Title": "climb", "FileName": "climb.bin"});
+                        let reply = edgesafe_tests::send(
+                            base,
+                            "PUT",
+                            &format!("{V3}/{}/file", secret_path(id)),
+                            &[
+                                ("Cookie", cookie),
+                                (
+                                    "Content-Type",
+                                    &format!("multipart/form-data; boundary={BOUNDARY}"),
+                                ),
+                            ],
+                            Some(&file_upload(&metadata, "climb.bin", &bytes)),
+                        );
+                        assert_eq!(reply.status, 204, "{reply:?}");
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().expect("writer");
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        reader.join().expect("reader");
+    });
+    let highest = app.count(
+        "SELECT max(version) FROM secret_versions WHERE secret_id = ?1 AND destroyed_at IS NULL",
+        [&id],
+    );
+    assert_eq!(highest, writers * each + 1);
+    assert_eq!(
+        app.count("SELECT current_version FROM secrets WHERE id = ?1", [&id]),
+        highest
+    );
+}
+
+#[test]
+fn a_delete_during_updates_forgets_every_sealed_version() {
+    let (app, admin, safe) = start();
+    let base = app.base();
+    for round in 0..10 {
+        let title = format!("doomed-{round}");
+        let id = create_credential(&app, &admin, &safe, &title);
+        let started = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for writer in 0..3 {
+                let (base, id, cookie, title, started) =
+                    (&base, &id, &admin.cookie, &title, &started);
+                scope.spawn(move || {
+                    // Until the secret is gone (bounded all the same).
+                    for n in 0..300 {
+                        let body = json!({"Title": title, "Username": "svc",
+                            "Password": format!("p-{writer}-{n}")});
+                        let reply = send_json(base, cookie, "PUT", &secret_path(id), Some(&body));
+                        if reply.status == 404 {
+                            return;
+                        }
+                        assert_eq!(reply.status, 200, "{reply:?}");
+                        started.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    panic!("the secret outlived its delete");
+                });
+            }
+            // Delete once the writers are in full swing.
+            let mut waits = 0;
+            while started.load(std::sync::atomic::Ordering::SeqCst) < 6 && waits < 10_000 {
+                std::thread::yield_now();
+                waits += 1;
+            }
+            let mut deleted = false;
+            for _ in 0..20 {
+                let reply = send_json(&base, &admin.cookie, "DELETE", &secret_path(&id), None);
+                if reply.status == 200 {
+                    deleted = true;
+                    break;
+                }
+                assert_eq!(reply.status, 409, "{reply:?}");
+            }
+            assert!(deleted, "the delete kept being refused");
+        });
+        assert_eq!(
+            sealed_count(&app, &id),
+            0,
+            "round {round}: a sealed value stayed"
+        );
+        assert_eq!(
+            app.count(
+                "SELECT count(*) FROM secret_versions WHERE secret_id = ?1",
+                [&id]
+            ),
+            0
+        );
+    }
+}
+
+// ---------------------------------------------------------------- owners
+
+#[test]
+fn owners_name_only_principals_the_caller_can_see() {
+    let (app, admin, safe) = start();
+    let bob = app.user_with_feature(&admin, "bob", 2);
+    let carol = app.user_with_feature(&admin, "carol", 2);
+    let dave = app.user_with_feature(&admin, "dave", 2);
+    let hidden_group = app.group_with_feature(&admin, "hidden", 1, &[carol.user_id]);
+    let bobs_group = app.group_with_feature(&admin, "bobs", 1, &[bob.user_id]);
+    let reply = app.v3(
+        &admin,
+        "PUT",
+        &format!("Users/{}", dave.user_id),
+        Some(json!({"UserName": "dave", "EmailAddress": "dave@example.com"})),
+    );
+    assert!(reply.status == 200 || reply.status == 204, "{reply:?}");
+    grant(
+        &app,
+        &admin,
+        &safe,
+        user(&bob),
+        json!(["Read", "Create"]),
+        None,
+    );
+    grant(&app, &admin, &safe, user(&dave), json!(["Read"]), None);
+
+    let post = |title: &str, owners: Value| {
+        let mut body = credential(title);
+        body["Owners"] = owners;
+        app.v3(
+            &bob,
+            "POST",
+            &format!("{}?version=3.1", folder_secrets(&safe)),
+            Some(body),
+        )
+    };
+    // A user or group he cannot see answers exactly like one that does not exist,
+    // and no name or email comes back.
+    let refused: Vec<Reply> = [
+        json!([{"UserId": carol.user_id}]),
+        json!([{"UserId": 999_999}]),
+    ]
+    .into_iter()
+    .chain([
+        json!([{"GroupId": hidden_group}]),
+        json!([{"GroupId": 999_999}]),
+    ])
+    .enumerate()
+    .map(|(n, owners)| post(&format!("refused-{n}"), owners))
+    .collect();
+    for reply in &refused {
+        assert_eq!(reply.status, 400, "{reply:?}");
+        assert!(!reply.text().contains("carol"), "{reply:?}");
+    }
+    assert_eq!(refused[0].body, refused[1].body);
+    assert_eq!(refused[2].body, refused[3].body);
+
+    // Himself, his group, and a user granted on the safe: fine, names shown.
+    let reply = post(
+        "named",
+        json!([{"UserId": bob.user_id}, {"GroupId": bobs_group}, {"UserId": dave.user_id}]),
+    );
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let owners = reply.json()["Owners"].clone();
+    assert_eq!(owners[2]["Name"], "dave");
+    assert_eq!(owners[2]["Email"], "dave@example.com");
+
+    // The administrator names anyone that exists.
+    let mut body = credential("by-admin");
+    body["Owners"] = json!([{"UserId": carol.user_id}]);
+    let reply = app.v3(&admin, "POST", &folder_secrets(&safe), Some(body.clone()));
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let by_admin = id_of(&reply);
+
+    // An owner the secret already has may stay: clients send the owners back on
+    // every update. Adding another he cannot see is refused as before.
+    grant(
+        &app,
+        &admin,
+        &safe,
+        user(&bob),
+        json!(["Read", "Create", "Update"]),
+        None,
+    );
+    let reply = app.v3(&bob, "PUT", &secret_path(&by_admin), Some(body.clone()));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    body["Owners"] = json!([{"UserId": carol.user_id}, {"GroupId": hidden_group}]);
+    let reply = app.v3(&bob, "PUT", &secret_path(&by_admin), Some(body));
+    assert_eq!(reply.status, 400, "{reply:?}");
+}
+
+#[test]
+fn a_moved_secret_takes_its_shares_to_another_safe_only_with_share_there() {
+    let (app, admin, safe) = start();
+    let bob = app.user_with_feature(&admin, "bob", 2);
+    let elsewhere = app.create_safe(&admin, "Elsewhere");
+    let drop = app.create_folder(&admin, &elsewhere, "Drop");
+    let target = app.create_safe(&admin, "Target");
+    let id = create_credential(&app, &admin, &safe, "shared-out");
+    let reply = app.v3(
+        &admin,
+        "POST",
+        &format!("{}/shares/{drop}", secret_path(&id)),
+        None,
+    );
+    assert_eq!(reply.status, 201, "{reply:?}");
+    grant(
+        &app,
+        &admin,
+        &safe,
+        user(&bob),
+        json!(["Read", "Update", "Delete"]),
+        None,
+    );
+    grant(
+        &app,
+        &admin,
+        &target,
+        user(&bob),
+        json!(["Read", "Create"]),
+        None,
+    );
+
+    // Moved to Target, the share in Elsewhere would link a secret of Target there,
+    // which no Share holder of Target chose.
+    let body = json!({"SecretIds": [id], "ShareIds": [], "DestinationFolderId": target,
+        "DuplicateNameAction": "Stop"});
+    let reply = app.v3(&bob, "PUT", &format!("{SECRETS}/move"), Some(body.clone()));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["SecretsFailedValidation"], json!([id]));
+    let update = json!({"Title": "shared-out", "Username": "svc", "Password": "p",
+        "FolderId": target});
+    let reply = app.v3(&bob, "PUT", &secret_path(&id), Some(update.clone()));
+    assert_eq!(reply.status, 403, "{reply:?}");
+    let got = app.v3(&admin, "GET", &secret_path(&id), None).json();
+    assert_eq!(got["FolderPath"], "Ops");
+
+    // With Share on Target it is his to decide.
+    grant(
+        &app,
+        &admin,
+        &target,
+        user(&bob),
+        json!(["Read", "Create", "Share"]),
+        None,
+    );
+    let reply = app.v3(&bob, "PUT", &secret_path(&id), Some(update));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["FolderPath"], "Target");
+}

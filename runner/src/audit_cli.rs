@@ -18,7 +18,8 @@ use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 
-use crate::{App, AppConfig};
+use crate::admission::Chain;
+use crate::{App, AppConfig, Limits};
 
 #[derive(clap::Args)]
 pub struct AuditArgs {
@@ -66,6 +67,7 @@ pub fn run(args: AuditArgs) -> Result<()> {
         init_secrets: false,
         log_requests: false,
         runtime_config: runtime_config_file,
+        limits: Limits::default(),
     };
     let verdict = verify(&config)?;
     println!("{verdict}");
@@ -88,7 +90,10 @@ pub fn verify(config: &AppConfig) -> Result<serde_json::Value> {
         let request = http::Request::get("http://audit.spin.internal/api/v2/audit/verify")
             .header("x-edgesafe-principal", operator_principal())
             .body(body)?;
-        let response = app.handle_chained("audit", request).await?;
+        // One call, alone in this process: nothing to admit it against or time it by.
+        let response = app
+            .handle_chained("audit", request, Chain::unbounded())
+            .await?;
         let status = response.status();
         let body = response
             .into_body()

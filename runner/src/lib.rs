@@ -3,6 +3,7 @@
 //! It implements that subset exactly as Spin specifies it and nothing that would let
 //! a component tell which host runs it.
 
+pub mod admission;
 pub mod app;
 pub mod audit_cli;
 pub mod build;
@@ -10,8 +11,11 @@ pub mod cache;
 pub mod clock;
 pub mod compose;
 pub mod host;
+pub mod limits;
 pub mod manifest;
 pub mod outbound;
+pub mod pool;
+pub mod request_body;
 pub mod routes;
 pub mod runtime_config;
 pub mod server;
@@ -19,6 +23,7 @@ pub mod variables;
 
 pub use app::{App, AppConfig};
 pub use clock::Clock;
+pub use limits::Limits;
 
 use anyhow::{Context, Result};
 use std::net::SocketAddr;

@@ -1,8 +1,10 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use edgesafe_runner::{build, server, App, AppConfig};
+use edgesafe_runner::limits::parse_duration;
+use edgesafe_runner::{build, server, App, AppConfig, Limits};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Serves a Spin application (spin.toml, manifest version 2) on wasmtime, with Spin's
 /// HTTP trigger, SQLite, key-value and variables, needing nothing but cargo.
@@ -63,6 +65,29 @@ struct UpArgs {
     /// Do not log requests.
     #[arg(short, long)]
     quiet: bool,
+    /// Longest a request may take, from admission to its last byte, chained calls
+    /// included (e.g. 30s, 500ms; 0: no limit, as Spin's default). A guest past it is
+    /// interrupted (500); a client still sending its body gets 408.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    request_timeout: Duration,
+    /// Longest a client may take to send a request's headers, or leave a keep-alive
+    /// connection idle (Spin: none).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    header_read_timeout: Duration,
+    /// Most connections open at once; more wait in the listen backlog (Spin: no limit).
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Size of the instance pool, as Spin's SPIN_MAX_INSTANCE_COUNT (the SPIN_WASMTIME_*
+    /// variables refine it as in Spin).
+    #[arg(long, env = "SPIN_MAX_INSTANCE_COUNT", default_value_t = Limits::default().max_instances)]
+    max_instances: u32,
+    /// Requests that may wait for an instance when all are busy; more get 503 with
+    /// Retry-After (Spin: no queue, a full pool answers 500).
+    #[arg(long, default_value_t = Limits::default().max_queued_requests)]
+    max_queued_requests: usize,
+    /// Longest a request waits for an instance before it gets 503 with Retry-After.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    queue_timeout: Duration,
 }
 
 fn main() -> Result<()> {
@@ -104,6 +129,14 @@ fn up(args: UpArgs) -> Result<()> {
         init_secrets: args.init_secrets,
         log_requests: !args.quiet,
         runtime_config: args.runtime_config_file,
+        limits: Limits {
+            request_timeout: Some(args.request_timeout).filter(|t| !t.is_zero()),
+            header_read_timeout: args.header_read_timeout,
+            max_connections: args.max_connections,
+            max_instances: args.max_instances,
+            max_queued_requests: args.max_queued_requests,
+            queue_timeout: args.queue_timeout,
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -127,6 +160,11 @@ fn up(args: UpArgs) -> Result<()> {
         for route in app.router().routes() {
             println!("  {} -> {}", route.raw, route.component);
         }
+        println!(
+            "{} requests at once; up to {} more wait their turn",
+            app.concurrent_requests(),
+            config.limits.max_queued_requests
+        );
         server::serve(app, listener, server::shutdown_signal()).await?;
         println!("Stopped.");
         Ok(())

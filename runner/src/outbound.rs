@@ -1,13 +1,15 @@
 //! Outbound HTTP from guests. Requests to `http://<component>.spin.internal` are Spin's
 //! local service chaining: dispatched in-process to that component, no socket, and
-//! only when the caller's `allowed_outbound_hosts` lists the host. The runner serves
+//! only when the caller's `allowed_outbound_hosts` lists the host, within the caller's
+//! chain (its admission and deadline). The runner serves
 //! no other outbound destinations (edgesafe needs none); they are denied.
 
+use crate::admission::Chain;
 use crate::app::App;
 use std::sync::Arc;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
-const INTERNAL_SUFFIX: &str = ".spin.internal";
+pub const INTERNAL_SUFFIX: &str = ".spin.internal";
 
 /// One entry of `allowed_outbound_hosts`, e.g. `http://identity.spin.internal` or
 /// `http://*.spin.internal`.
@@ -32,7 +34,7 @@ impl AllowedHost {
         })
     }
 
-    fn allows(&self, scheme: &str, host: &str) -> bool {
+    pub fn allows(&self, scheme: &str, host: &str) -> bool {
         let scheme_ok = self.scheme == "*" || self.scheme == scheme;
         let host_ok = self.host == "*"
             || self.host == host
@@ -47,6 +49,8 @@ impl AllowedHost {
 pub struct OutboundHooks {
     pub app: Arc<App>,
     pub allowed: Arc<Vec<AllowedHost>>,
+    /// The chain the calling store belongs to.
+    pub chain: Chain,
 }
 
 type ResponseFuture = Box<
@@ -70,6 +74,7 @@ impl WasiHttpHooks for OutboundHooks {
     ) -> ResponseFuture {
         let app = self.app.clone();
         let allowed = self.allowed.clone();
+        let chain = self.chain.clone();
         Box::new(async move {
             let scheme = request
                 .uri()
@@ -91,7 +96,7 @@ impl WasiHttpHooks for OutboundHooks {
                 return Err(Error::DestinationNotFound);
             }
             let response = app
-                .handle_chained(component, request)
+                .handle_chained(component, request, chain)
                 .await
                 .map_err(|e| Error::InternalError(Some(e.to_string())))?;
             let done: Box<dyn std::future::Future<Output = Result<(), Error>> + Send> =

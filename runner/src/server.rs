@@ -1,13 +1,15 @@
-//! The HTTP listener: Spin's HTTP trigger on hyper, one task per connection,
-//! a clean shutdown on Ctrl-C / SIGTERM that lets requests in flight finish.
+//! The HTTP listener: Spin's HTTP trigger on hyper, one task per connection, at most
+//! `--max-connections` of them, each with a header-read timeout; a clean shutdown on
+//! Ctrl-C / SIGTERM that lets requests in flight finish.
 
+use crate::admission::{Overloaded, TimedOut};
 use crate::app::App;
 use anyhow::Result;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::future::Future;
@@ -25,6 +27,62 @@ fn plain(status: http::StatusCode, text: &'static str) -> http::Response<Respons
         .boxed_unsync();
     let mut response = http::Response::new(body);
     *response.status_mut() = status;
+    response
+}
+
+/// Seconds a client is asked to wait after a 503.
+const RETRY_AFTER_SECONDS: &str = "1";
+
+/// The runner's own answer when a request cannot run: it cannot know the app's
+/// protocols, so one generic JSON shape for all.
+fn refusal(error: &anyhow::Error) -> http::Response<ResponseBody> {
+    let (status, code, message) = if error.is::<Overloaded>() {
+        (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "the server is busy; retry later",
+        )
+    } else if error
+        .downcast_ref::<TimedOut>()
+        .is_some_and(|t| t.body_unfinished)
+    {
+        (
+            http::StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request body did not arrive in time",
+        )
+    } else {
+        // A guest that failed, trapped or ran out of time: Spin answers 500.
+        return plain(
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal Server Error",
+        );
+    };
+    let body = serde_json::json!({"error": code, "message": message}).to_string();
+    let mut response = http::Response::new(
+        Full::new(Bytes::from(body))
+            .map_err(|never: Infallible| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    if status == http::StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+        );
+    }
+    // A body left half-read cannot be followed by another request.
+    if status == http::StatusCode::REQUEST_TIMEOUT {
+        headers.insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
     response
 }
 
@@ -49,14 +107,14 @@ async fn serve_one(
             {
                 Ok(response) => (response, component),
                 Err(e) => {
-                    eprintln!("{method} {path}: {e:#}");
-                    (
-                        plain(
-                            http::StatusCode::INTERNAL_SERVER_ERROR,
-                            "Internal Server Error",
-                        ),
-                        component,
-                    )
+                    // A refused or timed-out client is the request log's to report.
+                    let client_side = e.is::<Overloaded>()
+                        || e.downcast_ref::<TimedOut>()
+                            .is_some_and(|t| t.body_unfinished);
+                    if !client_side {
+                        eprintln!("{method} {path}: {e:#}");
+                    }
+                    (refusal(&e), component)
                 }
             }
         }
@@ -72,6 +130,31 @@ async fn serve_one(
     response
 }
 
+/// A request from outside that names a component's local-chaining host. Spin answers it
+/// by closing the connection, with no response; so does the runner (hyper closes the
+/// connection when the service fails).
+#[derive(Debug)]
+struct InternalHostFromOutside;
+
+impl std::fmt::Display for InternalHostFromOutside {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a request from outside named a *.spin.internal host")
+    }
+}
+
+impl std::error::Error for InternalHostFromOutside {}
+
+fn names_an_internal_host(request: &http::Request<Incoming>) -> bool {
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().host())
+        .unwrap_or("");
+    let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    name.to_ascii_lowercase().ends_with(".spin.internal")
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then waits for open
 /// connections to finish their current request.
 pub async fn serve(
@@ -80,36 +163,46 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     let graceful = GracefulShutdown::new();
+    let limits = app.limits().clone();
+    let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, client) = match accepted {
-                    Ok(pair) => pair,
-                    Err(e) => {
-                        eprintln!("accept failed: {e}");
-                        continue;
-                    }
+            // A connection is accepted only with a free slot: the rest wait in the
+            // listen backlog.
+            accepted = accept(&listener, &connections) => {
+                let Some((stream, client, slot)) = accepted else {
+                    continue;
                 };
                 // Without this, keep-alive clients stall 40 ms on every chunked
                 // response (Nagle's algorithm meeting delayed ACKs).
                 let _ = stream.set_nodelay(true);
                 let app = app.clone();
-                let service = service_fn(move |req| {
+                let service = service_fn(move |req: http::Request<Incoming>| {
                     let app = app.clone();
-                    async move { Ok::<_, Infallible>(serve_one(app, req, client).await) }
+                    async move {
+                        if names_an_internal_host(&req) {
+                            return Err(InternalHostFromOutside);
+                        }
+                        Ok(serve_one(app, req, client).await)
+                    }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .keep_alive(true)
+                    .timer(TokioTimer::new())
+                    // Also bounds an idle keep-alive connection: hyper starts the timer
+                    // when it waits for the next request's head.
+                    .header_read_timeout(limits.header_read_timeout)
                     .serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         let text = e.to_string();
-                        if !text.contains("connection closed") {
+                        if !text.contains("connection closed") && !e.is_timeout() {
                             eprintln!("connection from {client}: {text}");
                         }
                     }
+                    drop(slot);
                 });
             }
             _ = &mut shutdown => break,
@@ -123,6 +216,27 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// The next connection, once a connection slot is free. `None` after a failed accept
+/// (out of file descriptors, say), after a pause so as not to spin.
+async fn accept(
+    listener: &TcpListener,
+    slots: &Arc<tokio::sync::Semaphore>,
+) -> Option<(
+    tokio::net::TcpStream,
+    SocketAddr,
+    tokio::sync::OwnedSemaphorePermit,
+)> {
+    let slot = slots.clone().acquire_owned().await.ok()?;
+    match listener.accept().await {
+        Ok((stream, client)) => Some((stream, client, slot)),
+        Err(e) => {
+            eprintln!("accept failed: {e}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            None
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -114,3 +114,93 @@ fn sigterm_stops_the_server_cleanly() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l == "Stopped."), "{rest:?}");
 }
+
+/// A `rustup` that reports only the host target installed and logs what it is asked;
+/// `target add` fails when `add_fails`.
+fn fake_rustup(dir: &std::path::Path, add_fails: bool) {
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" >> \"{log}\"\n\
+         case \"$1 $2\" in\n\
+         \"target list\") echo x86_64-unknown-linux-gnu ;;\n\
+         \"target add\") exit {code} ;;\n\
+         esac\n",
+        log = dir.join("rustup.log").display(),
+        code = u8::from(add_fails),
+    );
+    let path = dir.join("rustup");
+    std::fs::write(&path, script).unwrap();
+    let mut perms = std::fs::metadata(&path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&path, perms).unwrap();
+}
+
+/// An app whose one build command names the wasm target and leaves a mark.
+fn app_built_for_wasm(dir: &std::path::Path) -> PathBuf {
+    let manifest = dir.join("spin.toml");
+    std::fs::write(
+        &manifest,
+        "spin_manifest_version = 2\n[application]\nname = \"t\"\n\
+         [component.c]\nsource = \"c.wasm\"\n\
+         [component.c.build]\ncommand = \"echo --target wasm32-wasip2 > built\"\n",
+    )
+    .unwrap();
+    manifest
+}
+
+fn with_fake_rustup(dir: &std::path::Path) -> String {
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+#[test]
+fn build_installs_a_missing_wasm_target_first() {
+    let dir = tempfile::tempdir().unwrap();
+    fake_rustup(dir.path(), false);
+    let manifest = app_built_for_wasm(dir.path());
+    let out = runner()
+        .args(["build", "-f"])
+        .arg(&manifest)
+        .env("PATH", with_fake_rustup(dir.path()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read_to_string(dir.path().join("rustup.log")).unwrap();
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        ["target list --installed", "target add wasm32-wasip2"]
+    );
+    assert!(dir.path().join("built").exists(), "the build ran after");
+}
+
+#[test]
+fn build_names_the_command_when_the_target_cannot_be_added() {
+    let dir = tempfile::tempdir().unwrap();
+    fake_rustup(dir.path(), true);
+    let manifest = app_built_for_wasm(dir.path());
+    let out = runner()
+        .args(["up", "--build", "-f"])
+        .arg(&manifest)
+        .args(["--listen", "127.0.0.1:0"])
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .env("PATH", with_fake_rustup(dir.path()))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("run `rustup target add wasm32-wasip2`"),
+        "{text}"
+    );
+    assert!(
+        !dir.path().join("built").exists(),
+        "no build without the target"
+    );
+}

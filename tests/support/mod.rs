@@ -2,7 +2,7 @@
 //! starts the runner on a free loopback port with a fresh state directory, and
 //! speaks HTTP to it.
 
-use edgesafe_runner::{AppConfig, Running};
+use edgesafe_runner::{AppConfig, Limits, Running};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -20,6 +20,8 @@ pub fn root() -> PathBuf {
 pub fn build_components() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
+        edgesafe_runner::build::ensure_target(&root(), edgesafe_runner::build::WASM_TARGET)
+            .expect("the wasm target is installed");
         let status = std::process::Command::new(env!("CARGO"))
             .args([
                 "build",
@@ -40,11 +42,15 @@ pub fn build_components() {
                 "-p",
                 "edgesafe-safes",
                 "-p",
+                "edgesafe-checkout",
+                "-p",
                 "edgesafe-audit",
                 "-p",
                 "edgesafe-probe",
                 "-p",
                 "edgesafe-vault-probe",
+                "-p",
+                "edgesafe-limits-probe",
             ])
             .current_dir(root())
             .status()
@@ -61,6 +67,7 @@ pub struct TestApp {
     manifest: PathBuf,
     state: tempfile::TempDir,
     env: BTreeMap<String, String>,
+    limits: Limits,
     running: Option<Host>,
 }
 
@@ -200,6 +207,11 @@ impl TestApp {
     }
 
     pub fn with_manifest(manifest: &Path, vars: &[(&str, &str)]) -> Self {
+        Self::with_limits(manifest, vars, Limits::default())
+    }
+
+    /// As [`TestApp::with_manifest`], with the runner's timeouts and pool set.
+    pub fn with_limits(manifest: &Path, vars: &[(&str, &str)], limits: Limits) -> Self {
         build_components();
         let mut env = BTreeMap::new();
         env.insert("SPIN_VARIABLE_KEK".to_string(), KEK.to_string());
@@ -215,6 +227,7 @@ impl TestApp {
             manifest: manifest.to_path_buf(),
             state: tempfile::tempdir().expect("temp dir"),
             env,
+            limits,
             running: None,
         };
         app.running = Some(app.boot().expect("runner starts"));
@@ -230,6 +243,7 @@ impl TestApp {
             init_secrets: false,
             log_requests: false,
             runtime_config: None,
+            limits: self.limits.clone(),
         }
     }
 
@@ -273,7 +287,16 @@ impl TestApp {
     }
 
     pub fn base(&self) -> String {
-        format!("http://{}", self.running.as_ref().expect("running").addr())
+        format!("http://{}", self.addr())
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.running.as_ref().expect("running").addr()
+    }
+
+    /// The running app, for what the runner reports about itself.
+    pub fn app(&self) -> &edgesafe_runner::App {
+        self.runner().app()
     }
 
     /// Moves the guests' wall clock forward.

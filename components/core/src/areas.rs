@@ -64,6 +64,7 @@ const SECRET_SHARES: &str = "secret_shares";
 const SECRET_FAVORITES: &str = "secret_favorites";
 const SAFE_PERMISSIONS: &str = "safe_permissions";
 const PASSWORD_RULES: &str = "password_rules";
+const SECRET_ACCESS: &str = "secret_access";
 
 /// Tables only the core reaches, listed so that [`check_sql`] knows them as tables.
 const CORE_ONLY: &[&str] = &[
@@ -153,6 +154,15 @@ static GRANTS: &[Grant] = &[
         &[FOLDERS, SAFE_PERMISSIONS],
         &[],
     ),
+    // PAM v2 checkouts: reads the Secrets Safe and the directory to authorise and to
+    // compute exposure, writes the access records and a secret's checkout settings,
+    // and unseals the values it hands out.
+    grant(
+        "checkout",
+        &[DIRECTORY, SECRETS_SAFE],
+        &[SECRET_ACCESS, SECRETS],
+        &["secret/"],
+    ),
     // Reads the audit trail for auditors; resolves user names.
     Grant {
         reads_audit: true,
@@ -213,6 +223,15 @@ impl Grant {
         Ok(())
     }
 
+    /// Whether the area may see and rotate the keyring (identity, for administrators).
+    pub fn check_keyring_keeper(&self) -> Result<(), VaultError> {
+        if self.name == "identity" {
+            Ok(())
+        } else {
+            Err(refused(self, "the keyring is not this area's"))
+        }
+    }
+
     /// Whether the area may read the audit trail.
     pub fn check_audit_reader(&self) -> Result<(), VaultError> {
         if self.reads_audit {
@@ -264,7 +283,7 @@ mod tests {
     #[test]
     fn no_area_reaches_the_audit_trail_or_sqlite_internals() {
         for name in [
-            "gateway", "identity", "folders", "secrets", "safes", "probe",
+            "gateway", "identity", "folders", "secrets", "safes", "checkout", "probe",
         ] {
             for sql in [
                 "DELETE FROM audit_events WHERE seq > 3",
@@ -295,6 +314,12 @@ mod tests {
         assert!(g("safes")
             .check_sql("INSERT INTO secret_versions (secret_id) VALUES (1)")
             .is_err());
+        assert!(g("checkout")
+            .check_sql("DELETE FROM safe_permissions")
+            .is_err());
+        assert!(g("secrets")
+            .check_sql("UPDATE secret_access SET locked = 0")
+            .is_err());
     }
 
     #[test]
@@ -310,6 +335,8 @@ mod tests {
         assert!(g("secrets").check_scope("secret/1/v/2").is_ok());
         assert!(g("identity").check_scope("secret/1/v/2").is_err());
         assert!(g("folders").check_scope("secret/1/v/2").is_err());
+        assert!(g("checkout").check_scope("secret/1/v/2").is_ok());
+        assert!(g("checkout").check_scope("system/keyring").is_err());
     }
 
     #[test]

@@ -45,12 +45,11 @@ impl Db {
         let db = Db { conn };
         // Spin opens the file as it is, with no pragmas (a new database journals in
         // `delete` mode, syncs FULL): the vault sets what it needs on every host, outside
-        // any transaction, or SQLite ignores it. WAL lets readers run beside the writer
-        // (it persists in the file); in WAL, synchronous NORMAL keeps every commit across
-        // a crash of the app and risks only the last ones on power loss; the busy timeout
-        // makes a writer wait for another instance's lock instead of failing.
+        // any transaction, or SQLite ignores it. In WAL (see `migrate`), synchronous
+        // NORMAL keeps every commit across a crash of the app and risks only the last
+        // ones on power loss; the busy timeout makes a writer wait for another
+        // instance's lock instead of failing. None of these writes the file.
         for pragma in [
-            "PRAGMA journal_mode = WAL",
             "PRAGMA synchronous = NORMAL",
             "PRAGMA busy_timeout = 5000",
             "PRAGMA foreign_keys = ON",

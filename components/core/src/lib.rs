@@ -193,6 +193,7 @@ impl wit_audit::Guest for Core {
 
 impl wit_keyring::Guest for Core {
     fn status() -> Result<wit_keyring::KeyringStatus, types::Error> {
+        keyring_keeper()?;
         let status = rotation::status().map_err(to_wit)?;
         Ok(wit_keyring::KeyringStatus {
             kek_id: status.kek_id,
@@ -210,10 +211,12 @@ impl wit_keyring::Guest for Core {
     }
 
     fn rotate() -> Result<u32, types::Error> {
+        keyring_keeper()?;
         rotation::rotate().map_err(to_wit)
     }
 
     fn reseal(limit: u32) -> Result<wit_keyring::ResealOutcome, types::Error> {
+        keyring_keeper()?;
         let outcome = rotation::reseal(limit).map_err(to_wit)?;
         Ok(wit_keyring::ResealOutcome {
             resealed: outcome.resealed,
@@ -272,6 +275,13 @@ fn to_new_event(e: wit_audit::Event) -> audit::NewEvent {
         purpose: e.purpose,
         detail: e.detail,
     }
+}
+
+/// Only the area that serves the keyring's admin routes may see or turn it.
+fn keyring_keeper() -> Result<(), types::Error> {
+    areas::current()
+        .and_then(areas::Grant::check_keyring_keeper)
+        .map_err(to_wit)
 }
 
 /// Sealed scopes belong to one area each (`secret/...` to secrets).

@@ -44,6 +44,9 @@ pub fn ensure_current(db: &Db) -> Result<(), VaultError> {
     };
     // The keys before anything else: a vault no configured KEK opens stays untouched.
     bootstrap::open_keys(db, applied)?;
+    // WAL lets readers run beside the writer; it persists in the file, so this only
+    // writes once, and only to a vault whose keys opened.
+    db.run("PRAGMA journal_mode = WAL", &[])?;
     if applied >= latest() {
         if applied > latest() {
             eprintln!(

@@ -57,7 +57,8 @@ pub struct FolderIn {
     pub name: Option<String>,
     pub description: Option<String>,
     pub parentid: Option<String>,
-    /// Deprecated in Password Safe 24.3; kept when it names a group.
+    /// Deprecated in Password Safe 24.3; kept when it names a group the caller may
+    /// name (see `edgesafe_secrets_safe::access`).
     pub usergroupid: Option<i64>,
 }
 
@@ -75,7 +76,16 @@ pub struct FolderUpdate {
     pub name: Option<String>,
     pub description: Option<String>,
     pub parent_id: Option<String>,
-    pub user_group_id: Option<i64>,
+    pub user_group: GroupChange,
+}
+
+/// What an update does to `UserGroupId`. The library sends `null` on every update,
+/// so `null` (like leaving it out) keeps the group, and `0` clears it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupChange {
+    Keep,
+    Clear,
+    Set(i64),
 }
 
 impl FolderIn {
@@ -111,7 +121,11 @@ impl FolderIn {
                 Some(id) if !id.is_empty() => Some(ids::body_id("ParentId", id)?),
                 _ => None,
             },
-            user_group_id: self.usergroupid.filter(|id| *id > 0),
+            user_group: match self.usergroupid {
+                None => GroupChange::Keep,
+                Some(id) if id <= 0 => GroupChange::Clear,
+                Some(id) => GroupChange::Set(id),
+            },
         })
     }
 }
@@ -273,10 +287,10 @@ impl FolderOut {
     pub fn new(view: &FolderView, path: String) -> Self {
         let f = &view.folder;
         FolderOut {
-            id: f.id.clone(),
+            id: f.id.to_string(),
             name: f.name.clone(),
             description: f.description.clone(),
-            parent_id: f.parent_id.clone(),
+            parent_id: f.parent_id.as_deref().map(str::to_owned),
             user_group_id: f.user_group_id,
             folder_owner_id: f.owner_user_id,
             is_favorite: view.is_favorite,

@@ -9,12 +9,13 @@
 use edgesafe_api_common::response::{empty, json, Response};
 use edgesafe_api_common::vault::Decision;
 use edgesafe_api_common::{ApiError, Result};
+use edgesafe_secrets_safe::ids::SafeId;
 use edgesafe_secrets_safe::{folders, ids, Access, FavoriteIn, Flags, Folder};
 use http::StatusCode;
 
 use crate::dto::{
-    DuplicateNameAction, FolderIn, FolderOut, ImportResult, LineError, ListFilter, MoveIn, MoveOut,
-    MAX_DEPTH, NAME_MAX,
+    DuplicateNameAction, FolderIn, FolderOut, GroupChange, ImportResult, LineError, ListFilter,
+    MoveIn, MoveOut, MAX_DEPTH, NAME_MAX,
 };
 use crate::store::{self, FolderFields, FolderView, NewFolderRow};
 use crate::{import, listing, Ctx};
@@ -48,9 +49,11 @@ fn refuse_safe(folder: &Folder, what: &str) -> Result<()> {
 }
 
 /// Checks that `folder` may move below `destination_id` (named `field` in the body):
-/// the caller must see the destination (404), hold Create on its safe when that is
-/// another safe (403), the destination must not be the folder or below it (400), and
-/// the moved subtree must fit under the depth limit (400).
+/// the caller must see the destination (404) and hold what the move needs on both
+/// safes (`Access::require_folder_move`; 403), the destination must not be the folder
+/// or below it (400), the moved subtree must fit under the depth limit (400), and a
+/// move to another safe must not let a share carry a secret where no Share holder of
+/// its safe put it (`Access::require_shares_follow`; 403).
 fn destination(
     access: &Access<'_>,
     folder: &Folder,
@@ -58,9 +61,7 @@ fn destination(
     field: &str,
 ) -> Result<Folder> {
     let destination = visible(access, destination_id, Flags::READ)?.folder;
-    if destination.safe_id != folder.safe_id {
-        access.require_on_safe(&destination.safe_id, Flags::CREATE)?;
-    }
+    access.require_folder_move(folder, &destination)?;
     if store::is_within(&destination.id, &folder.id)? {
         return Err(ApiError::bad_request(
             field,
@@ -74,7 +75,23 @@ fn destination(
             "folders nest at most 7 levels deep, the safe included",
         ));
     }
+    if destination.safe_id != folder.safe_id {
+        access.require_shares_follow(&store::shares_crossing(&folder.id, &destination.safe_id)?)?;
+    }
     Ok(destination)
+}
+
+/// What the move's own statement re-checks shares against: the safes on which the
+/// caller holds Share, when the move changes safes and he is no administrator.
+fn share_approved(
+    access: &Access<'_>,
+    folder: &Folder,
+    destination: &Folder,
+) -> Result<Option<Vec<SafeId>>> {
+    if destination.safe_id == folder.safe_id {
+        return Ok(None);
+    }
+    access.share_approved()
 }
 
 // ---------------------------------------------------------------- list and read
@@ -84,7 +101,11 @@ fn destination(
 pub fn get_folders(ctx: &Ctx) -> Result<Response> {
     let access = Access::for_request(ctx)?;
     let filter = ListFilter::from_query(&ctx.query)?;
-    let safes: Vec<String> = access.readable_safes()?.into_keys().collect();
+    let safes: Vec<String> = access
+        .readable_safes()?
+        .into_keys()
+        .map(|s| s.to_string())
+        .collect();
     let views = store::views_in_safes(&safes, access.principal.user_id)?;
     json(StatusCode::OK, &listing::select(&views, &filter))
 }
@@ -115,9 +136,10 @@ pub fn post_folders(ctx: &Ctx) -> Result<Response> {
     if store::name_taken(&parent.id, &input.name, None)? {
         return Err(ApiError::conflict(store::NAME_TAKEN));
     }
-    // UserGroupId is deprecated: kept when it names a group, otherwise left out.
+    // UserGroupId is deprecated: kept when it names a group the caller may name,
+    // otherwise left out, the same for a group that does not exist.
     let user_group_id = match input.user_group_id {
-        Some(group) if store::group_exists(group)? => Some(group),
+        Some(group) if access.may_name_group(group)? => Some(group),
         _ => None,
     };
     let id = ids::new_id();
@@ -147,8 +169,8 @@ pub fn post_folders(ctx: &Ctx) -> Result<Response> {
 
 /// `PUT secrets-safe/folders/{id}`: changes the fields present in the body (absent or
 /// null ones keep their value); a different `ParentId` moves the folder, refusing a
-/// duplicate name there (409). Needs Update on the safe, and Create on the
-/// destination's safe when the move changes safes. Answers with the folder.
+/// duplicate name there (409). Needs Update on the safe; a move needs what
+/// `PUT folders/{id}/move` needs. Answers with the folder.
 pub fn put_folder(ctx: &Ctx, id: &str) -> Result<Response> {
     let access = Access::for_request(ctx)?;
     let input = ctx.json::<FolderIn>()?.validate_update()?;
@@ -156,20 +178,23 @@ pub fn put_folder(ctx: &Ctx, id: &str) -> Result<Response> {
     let folder = visible(&access, id, Flags::READ)?.folder;
     refuse_safe(&folder, "update safes with PUT secrets-safe/safes/{id}")?;
     access.require_on_safe(&folder.safe_id, Flags::UPDATE)?;
-    let current_parent = folder.parent_id.clone().unwrap_or_default();
-    let parent_id = match &input.parent_id {
+    let current_parent = folder.parent_id.as_deref().unwrap_or_default().to_owned();
+    let (parent_id, share_approved) = match &input.parent_id {
         Some(new_parent) if *new_parent != current_parent => {
-            destination(&access, &folder, new_parent, "ParentId")?.id
+            let destination = destination(&access, &folder, new_parent, "ParentId")?;
+            let approved = share_approved(&access, &folder, &destination)?;
+            (destination.id.to_string(), approved)
         }
-        _ => current_parent.clone(),
+        _ => (current_parent.clone(), None),
     };
     let name = input.name.unwrap_or_else(|| folder.name.clone());
     if store::name_taken(&parent_id, &name, Some(&folder.id))? {
         return Err(ApiError::conflict(store::NAME_TAKEN));
     }
-    let user_group_id = match input.user_group_id {
-        Some(group) if store::group_exists(group)? => Some(group),
-        _ => folder.user_group_id,
+    let user_group_id = match input.user_group {
+        GroupChange::Clear => None,
+        GroupChange::Set(group) if access.may_name_group(group)? => Some(group),
+        GroupChange::Set(_) | GroupChange::Keep => folder.user_group_id,
     };
     let description = input
         .description
@@ -183,9 +208,17 @@ pub fn put_folder(ctx: &Ctx, id: &str) -> Result<Response> {
         store::update_folder(&folder.id, &fields, user, ctx.now)?;
         None
     } else {
-        if !store::relocate_folder(&folder.id, &parent_id, &fields, user, ctx.now)? {
+        let moved = store::relocate_folder(
+            &folder.id,
+            &parent_id,
+            &fields,
+            share_approved.as_deref(),
+            user,
+            ctx.now,
+        )?;
+        if !moved {
             return Err(ApiError::conflict(
-                "ParentId: the tree changed during the move; try again",
+                "ParentId: the tree or its shares changed during the move; try again",
             ));
         }
         Some(format!("moved from={current_parent} to={parent_id}"))
@@ -229,8 +262,10 @@ pub fn delete_folder(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `PUT secrets-safe/folders/{id}/move`: moves the folder (and its subtree) below
 /// `DestinationFolderId`. A folder of the same name there: `Stop` refuses (409),
 /// `Skip` leaves the folder where it is, `Rename` moves it as `Name (1)`, `Name (2)`...
-/// Needs Update on the folder's safe, and Create on the destination's safe when the
-/// move changes safes. Answers 200 with the folder as it now is and a move summary.
+/// Needs Update on the folder's safe; to another safe, also Delete there, Create on
+/// the destination's safe, and Share on the safes of secrets whose shares would
+/// cross safes (see `edgesafe_secrets_safe::access`). Answers 200 with the folder as
+/// it now is and a move summary.
 pub fn put_folder_move(ctx: &Ctx, id: &str) -> Result<Response> {
     let access = Access::for_request(ctx)?;
     let input = ctx.json::<MoveIn>()?.validate()?;
@@ -255,8 +290,8 @@ pub fn put_folder_move(ctx: &Ctx, id: &str) -> Result<Response> {
             StatusCode::OK,
             &MoveOut {
                 folder: folder_out(&folder.id, user)?,
-                folder_id: folder.id.clone(),
-                old_parent_id: folder.parent_id.clone(),
+                folder_id: folder.id.to_string(),
+                old_parent_id: folder.parent_id.as_deref().map(str::to_owned),
                 folder_count: 0,
                 secret_count: 0,
                 share_count: 0,
@@ -285,9 +320,17 @@ pub fn put_folder_move(ctx: &Ctx, id: &str) -> Result<Response> {
         description: &folder.description,
         user_group_id: folder.user_group_id,
     };
-    if !store::relocate_folder(&folder.id, &destination.id, &fields, user, ctx.now)? {
+    let moved_now = store::relocate_folder(
+        &folder.id,
+        &destination.id,
+        &fields,
+        share_approved(&access, &folder, &destination)?.as_deref(),
+        user,
+        ctx.now,
+    )?;
+    if !moved_now {
         return Err(ApiError::conflict(
-            "DestinationFolderId: the tree changed during the move; try again",
+            "DestinationFolderId: the tree or its shares changed during the move; try again",
         ));
     }
     ctx.audit(
@@ -308,8 +351,8 @@ pub fn put_folder_move(ctx: &Ctx, id: &str) -> Result<Response> {
         StatusCode::OK,
         &MoveOut {
             folder: folder_out(&folder.id, user)?,
-            folder_id: folder.id.clone(),
-            old_parent_id: folder.parent_id.clone(),
+            folder_id: folder.id.to_string(),
+            old_parent_id: folder.parent_id.as_deref().map(str::to_owned),
             folder_count: moved.folders,
             secret_count: moved.secrets,
             share_count: moved.shares,

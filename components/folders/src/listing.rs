@@ -98,14 +98,15 @@ pub fn select(views: &[FolderView], filter: &ListFilter) -> Vec<FolderOut> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use edgesafe_secrets_safe::ids::{FolderId, SafeId};
     use edgesafe_secrets_safe::Folder;
 
     fn view(id: &str, parent: Option<&str>, name: &str, owner: i64) -> FolderView {
         FolderView {
             folder: Folder {
-                id: id.into(),
-                parent_id: parent.map(str::to_owned),
-                safe_id: "s".into(),
+                id: FolderId::new(id),
+                parent_id: parent.map(FolderId::new),
+                safe_id: SafeId::new("s"),
                 name: name.into(),
                 description: String::new(),
                 owner_user_id: Some(owner),

@@ -6,6 +6,7 @@
 
 use edgesafe_api_common::vault::{statement, Db, Row, Value};
 use edgesafe_api_common::{ApiError, ErrorCode, Result};
+use edgesafe_secrets_safe::ids::{FolderId, SafeId};
 use edgesafe_secrets_safe::Folder;
 use std::collections::HashSet;
 
@@ -131,6 +132,45 @@ pub fn subtree(id: &str) -> Result<Subtree> {
     })
 }
 
+/// The safes on which moving the subtree in `below` into the safe `dest` (an SQL
+/// expression) needs Share (see `edgesafe_secrets_safe::access`): the own safe of
+/// each secret shared into the subtree from outside it, unless that is the
+/// destination (the share then stays within one safe); and the destination itself
+/// when a secret of the subtree is shared into a folder outside it and outside the
+/// destination (the share would then link a secret of the destination into another
+/// safe). Used by the check before a move and again inside the move's statement.
+fn crossing_shares_sql(dest: &str) -> String {
+    format!(
+        "SELECT f.safe_id AS safe_id
+           FROM secret_shares sh
+           JOIN secrets s ON s.id = sh.secret_id
+           JOIN folders f ON f.id = s.folder_id
+          WHERE sh.folder_id IN (SELECT id FROM below)
+            AND s.folder_id NOT IN (SELECT id FROM below)
+            AND f.safe_id <> {dest}
+         UNION
+         SELECT {dest} AS safe_id
+           FROM secret_shares sh
+           JOIN secrets s ON s.id = sh.secret_id
+           JOIN folders t ON t.id = sh.folder_id
+          WHERE s.folder_id IN (SELECT id FROM below)
+            AND sh.folder_id NOT IN (SELECT id FROM below)
+            AND t.safe_id <> {dest}"
+    )
+}
+
+/// The safes on which moving the subtree of `id` into the safe `destination` needs
+/// Share ([`crossing_shares_sql`]).
+pub fn shares_crossing(id: &FolderId, destination: &SafeId) -> Result<Vec<SafeId>> {
+    let rows = Db::query(
+        &format!("{BELOW} {}", crossing_shares_sql("?2")),
+        &[id.into(), destination.into()],
+    )?;
+    rows.iter()
+        .map(|r| r.string("safe_id").map(SafeId::new))
+        .collect()
+}
+
 /// Whether `id` is `ancestor` or lies below it.
 pub fn is_within(id: &str, ancestor: &str) -> Result<bool> {
     let rows = Db::query(
@@ -175,14 +215,6 @@ pub fn free_name(parent: &str, name: &str, max_chars: usize) -> Result<String> {
         }
         n += 1;
     }
-}
-
-pub fn group_exists(id: i64) -> Result<bool> {
-    let rows = Db::query(
-        "SELECT 1 AS found FROM user_groups WHERE id = ?1",
-        &[id.into()],
-    )?;
-    Ok(!rows.is_empty())
 }
 
 // ---------------------------------------------------------------- writing
@@ -259,25 +291,45 @@ pub fn update_folder(id: &str, fields: &FolderFields<'_>, by: i64, now: i64) -> 
 /// Moves folder `id` below `destination` with `fields`, and gives the whole subtree
 /// the destination's safe, in one transaction. The parent change re-checks in the
 /// same statement that the destination is not inside the folder (a concurrent move
-/// could have put it there); `false` when that check refused it, and then the
-/// subtree's safe is recomputed from the unchanged parent, which changes nothing.
+/// could have put it there) and, with `share_approved` (the safes on which the mover
+/// holds Share; `None` when no check is due), that no share crossing safes came in
+/// since the caller's check; `false` when either refused it, and then the subtree's
+/// safe is recomputed from the unchanged parent, which changes nothing.
 pub fn relocate_folder(
     id: &str,
     destination: &str,
     fields: &FolderFields<'_>,
+    share_approved: Option<&[SafeId]>,
     by: i64,
     now: i64,
 ) -> Result<bool> {
+    let approved = share_approved
+        .map(|safes| {
+            let ids: Vec<&str> = safes.iter().map(SafeId::as_str).collect();
+            serde_json::to_string(&ids).map_err(|_| ApiError::internal("serializing safe ids"))
+        })
+        .transpose()?;
+    let crossing = crossing_shares_sql("(SELECT safe_id FROM folders WHERE id = ?2)");
     let outcomes = Db::execute(vec![
         statement(
-            "WITH RECURSIVE up(id, depth) AS (
-                 SELECT ?2, 0
-                 UNION ALL
-                 SELECT f.parent_id, u.depth + 1 FROM folders f JOIN up u ON f.id = u.id
-                 WHERE f.parent_id IS NOT NULL AND u.depth < 64)
-             UPDATE folders SET parent_id = ?2, name = ?3, description = ?4,
-                                user_group_id = ?5, modified_at = ?6, modified_by = ?7
-              WHERE id = ?1 AND ?1 NOT IN (SELECT id FROM up)",
+            &format!(
+                "WITH RECURSIVE up(id, depth) AS (
+                     SELECT ?2, 0
+                     UNION ALL
+                     SELECT f.parent_id, u.depth + 1 FROM folders f JOIN up u ON f.id = u.id
+                     WHERE f.parent_id IS NOT NULL AND u.depth < 64),
+                 below(id, level) AS (
+                     SELECT id, 1 FROM folders WHERE id = ?1
+                     UNION ALL
+                     SELECT f.id, b.level + 1 FROM folders f JOIN below b ON f.parent_id = b.id
+                     WHERE b.level < 64)
+                 UPDATE folders SET parent_id = ?2, name = ?3, description = ?4,
+                                    user_group_id = ?5, modified_at = ?6, modified_by = ?7
+                  WHERE id = ?1 AND ?1 NOT IN (SELECT id FROM up)
+                    AND (?8 IS NULL OR NOT EXISTS (
+                         SELECT 1 FROM ({crossing}) c
+                          WHERE c.safe_id NOT IN (SELECT value FROM json_each(?8))))"
+            ),
             vec![
                 id.into(),
                 destination.into(),
@@ -286,6 +338,7 @@ pub fn relocate_folder(
                 fields.user_group_id.into(),
                 now.into(),
                 by.into(),
+                approved.into(),
             ],
         ),
         statement(

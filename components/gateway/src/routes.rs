@@ -12,6 +12,7 @@ pub enum Area {
     Secrets,
     Safes,
     Audit,
+    Checkout,
 }
 
 impl Area {
@@ -23,6 +24,7 @@ impl Area {
             Area::Secrets => "secrets.spin.internal",
             Area::Safes => "safes.spin.internal",
             Area::Audit => "audit.spin.internal",
+            Area::Checkout => "checkout.spin.internal",
         }
     }
 }
@@ -64,6 +66,7 @@ pub fn route(protocol: Protocol, segments: &[&str]) -> Option<(Area, AuthRule)> 
         (Protocol::V2, "session") => Area::Identity,
         (Protocol::V2, "vault") => Area::Identity,
         (Protocol::V2, "audit") => Area::Audit,
+        (Protocol::V2, "secret" | "objspec") => Area::Checkout,
         (Protocol::Kv, "whoami") => Area::Identity,
         _ => return None,
     };
@@ -112,6 +115,14 @@ mod tests {
         assert_eq!(
             route(Protocol::V2, &["vault", "keyring", "reseal"]),
             Some((Area::Identity, AuthRule::V2Token))
+        );
+        assert_eq!(
+            route(Protocol::V2, &["secret", "s", "checkout"]),
+            Some((Area::Checkout, AuthRule::V2Token))
+        );
+        assert_eq!(
+            route(Protocol::V2, &["objspec", "secret_access"]),
+            Some((Area::Checkout, AuthRule::V2Token))
         );
     }
 

@@ -162,6 +162,16 @@ const ROWS: &[Row] = &[
     row(V2, "POST", "vault/keyring/reseal", ADMIN),
     row(V2, "GET", "audit/verify", ADMIN),
     row(V2, "GET", "audit/events", ADMIN),
+    // Checkout by secret id and access records: a checkout hands out the value.
+    row(V2, "GET", "secret/access", METADATA),
+    row(V2, "POST", "secret/access/*/checkin", READ),
+    row(V2, "GET", "secret/*", METADATA),
+    row(V2, "PUT", "secret/*", WRITE),
+    row(V2, "POST", "secret/*/checkout", READ),
+    row(V2, "POST", "secret/*/checkin", READ),
+    row(V2, "GET", "secret/*/access", METADATA),
+    row(V2, "POST", "secret/*/mark_safe", WRITE),
+    row(V2, "GET", "objspec/*", Needs::Caller),
     // Versioned KV.
     row(Kv, "GET", "whoami", Needs::Caller),
 ];
@@ -287,6 +297,15 @@ mod tests {
         (V3, "PUT", "secrets-safe/safes/ID/safe-permissions"),
         (V3, "DELETE", "secrets-safe/safes/ID/safe-permissions"),
         (V2, "GET", "session"),
+        (V2, "GET", "secret/access"),
+        (V2, "POST", "secret/access/7/checkin"),
+        (V2, "GET", "secret/ID"),
+        (V2, "PUT", "secret/ID"),
+        (V2, "POST", "secret/ID/checkout"),
+        (V2, "POST", "secret/ID/checkin"),
+        (V2, "GET", "secret/ID/access"),
+        (V2, "POST", "secret/ID/mark_safe"),
+        (V2, "GET", "objspec/secret_access"),
         (Kv, "GET", "whoami"),
     ];
 

@@ -326,13 +326,9 @@ pub fn put_user(ctx: &Ctx, id: i64) -> Result<Response> {
     {
         return Err(ApiError::conflict(store::USER_NAME_TAKEN));
     }
-    store::update_user(id, &fields, ctx.now)?;
-    ctx.audit(
-        "identity.user.update",
-        &user_target(id),
-        Decision::Allow,
-        None,
-    );
+    ctx.audited("identity.user.update", &user_target(id), None, || {
+        store::update_user(id, &fields, ctx.now)
+    })?;
     json(StatusCode::OK, &UserOut::from(&existing_user(id)?))
 }
 
@@ -344,13 +340,9 @@ pub fn delete_user(ctx: &Ctx, id: i64) -> Result<Response> {
             "UserID: you cannot delete the user you are signed in as",
         ));
     }
-    store::remove_user(id, ctx.now)?;
-    ctx.audit(
-        "identity.user.delete",
-        &user_target(id),
-        Decision::Allow,
-        None,
-    );
+    ctx.audited("identity.user.delete", &user_target(id), None, || {
+        store::remove_user(id, ctx.now)
+    })?;
     Ok(empty(StatusCode::OK))
 }
 
@@ -368,8 +360,9 @@ pub fn post_user_quarantine(ctx: &Ctx, id: i64, blocked: bool) -> Result<Respons
             "UserID: you cannot quarantine the user you are signed in as",
         ));
     }
-    store::set_blocked(id, blocked, ctx.now)?;
-    ctx.audit(action, &user_target(id), Decision::Allow, None);
+    ctx.audited(action, &user_target(id), None, || {
+        store::set_blocked(id, blocked, ctx.now)
+    })?;
     json(StatusCode::OK, &UserOut::from(&existing_user(id)?))
 }
 
@@ -408,13 +401,9 @@ pub fn post_usergroups(ctx: &Ctx) -> Result<Response> {
 pub fn delete_usergroup(ctx: &Ctx, id: i64) -> Result<Response> {
     ctx.admin("identity.group.delete", &group_target(id))?;
     existing_group(id)?;
-    store::delete_group(id)?;
-    ctx.audit(
-        "identity.group.delete",
-        &group_target(id),
-        Decision::Allow,
-        None,
-    );
+    ctx.audited("identity.group.delete", &group_target(id), None, || {
+        store::delete_group(id)
+    })?;
     Ok(empty(StatusCode::OK))
 }
 
@@ -443,8 +432,9 @@ pub fn post_user_usergroup(ctx: &Ctx, user: i64, group: i64) -> Result<Response>
     ctx.admin("identity.group.add-member", &target)?;
     existing_user(user)?;
     existing_group(group)?;
-    store::add_member(group, user)?;
-    ctx.audit("identity.group.add-member", &target, Decision::Allow, None);
+    ctx.audited("identity.group.add-member", &target, None, || {
+        store::add_member(group, user)
+    })?;
     Ok(empty(StatusCode::CREATED))
 }
 
@@ -453,13 +443,9 @@ pub fn delete_user_usergroup(ctx: &Ctx, user: i64, group: i64) -> Result<Respons
     ctx.admin("identity.group.remove-member", &target)?;
     existing_user(user)?;
     existing_group(group)?;
-    store::remove_member(group, user)?;
-    ctx.audit(
-        "identity.group.remove-member",
-        &target,
-        Decision::Allow,
-        None,
-    );
+    ctx.audited("identity.group.remove-member", &target, None, || {
+        store::remove_member(group, user)
+    })?;
     Ok(empty(StatusCode::OK))
 }
 
@@ -493,26 +479,24 @@ pub fn post_usergroup_permissions(ctx: &Ctx, group: i64) -> Result<Response> {
     let list = ctx.json::<Vec<PermissionIn>>()?;
     let permissions = dto::validate_permissions("Permissions", list)?;
     existing_group(group)?;
-    store::set_group_features(group, &permissions)?;
-    ctx.audit(
+    ctx.audited(
         "identity.group.set-permissions",
         &group_target(group),
-        Decision::Allow,
         None,
-    );
+        || store::set_group_features(group, &permissions),
+    )?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
 pub fn delete_usergroup_permissions(ctx: &Ctx, group: i64) -> Result<Response> {
     ctx.admin("identity.group.clear-permissions", &group_target(group))?;
     existing_group(group)?;
-    store::clear_group_features(group)?;
-    ctx.audit(
+    ctx.audited(
         "identity.group.clear-permissions",
         &group_target(group),
-        Decision::Allow,
         None,
-    );
+        || store::clear_group_features(group),
+    )?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -580,7 +564,8 @@ pub fn delete_user_apikey(ctx: &Ctx, user: i64, key: i64) -> Result<Response> {
     let target = format!("credential:{key}");
     ctx.admin("identity.credential.revoke", &target)?;
     store::find_credential(user, key)?.ok_or_else(ApiError::not_found)?;
-    store::revoke_credential(key, ctx.now)?;
-    ctx.audit("identity.credential.revoke", &target, Decision::Allow, None);
+    ctx.audited("identity.credential.revoke", &target, None, || {
+        store::revoke_credential(key, ctx.now)
+    })?;
     Ok(empty(StatusCode::OK))
 }

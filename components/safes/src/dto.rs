@@ -62,7 +62,7 @@ pub struct SafeOut {
 impl From<&Folder> for SafeOut {
     fn from(safe: &Folder) -> Self {
         SafeOut {
-            id: safe.id.clone(),
+            id: safe.id.to_string(),
             name: safe.name.clone(),
             description: safe.description.clone(),
         }

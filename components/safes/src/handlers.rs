@@ -9,6 +9,7 @@
 use edgesafe_api_common::response::{empty, json, Response};
 use edgesafe_api_common::vault::Decision;
 use edgesafe_api_common::{time, ApiError, Result};
+use edgesafe_secrets_safe::ids::SafeId;
 use edgesafe_secrets_safe::permissions::PERMISSION_NAMES;
 use edgesafe_secrets_safe::{feature_access, folders, Access, Flags, Folder};
 use http::StatusCode;
@@ -30,6 +31,10 @@ const PERMISSION_REVOKE: &str = "safes.permission.revoke";
 /// Refusing to leave a safe that nobody but administrators could manage.
 const LAST_MANAGER: &str =
     "PermissionFlags: the safe must keep a manager; grant Manage to another user or group first";
+
+/// The one answer for a principal that does not exist and one the caller may not see.
+const NOT_NAMEABLE: &str = "no such user or group among those you can see: yourself, your groups, \
+     and principals with a grant on a safe you can read";
 
 fn safe_target(id: &str) -> String {
     format!("safe:{id}")
@@ -71,16 +76,26 @@ pub fn get_safes(ctx: &Ctx) -> Result<Response> {
     let readable = access.readable_safes()?;
     let safes: Vec<SafeOut> = store::list_safes()?
         .iter()
-        .filter(|safe| readable.contains_key(&safe.id))
+        .filter(|safe| readable.contains_key(safe.id.as_str()))
         .map(SafeOut::from)
         .collect();
     json(StatusCode::OK, &safes)
+}
+
+/// 409 when the caller sees another safe called `name` (see `store::NAME_TAKEN`).
+fn refuse_seen_name(access: &Access<'_>, name: &str, except: Option<&SafeId>) -> Result<()> {
+    let seen: Vec<SafeId> = access.readable_safes()?.into_keys().collect();
+    if store::name_seen(name, &seen, except)? {
+        return Err(ApiError::conflict(store::NAME_TAKEN));
+    }
+    Ok(())
 }
 
 /// `POST secrets-safe/safes`: creates a safe; its creator manages it.
 pub fn post_safes(ctx: &Ctx) -> Result<Response> {
     let access = feature_access(ctx, SAFE_CREATE, "safes")?;
     let fields = ctx.json::<SafeIn>()?.validate()?;
+    refuse_seen_name(&access, &fields.name, None)?;
     let description = fields.description.unwrap_or_default();
     let user = access.principal.user_id;
     let id = store::insert_safe(&fields.name, &description, user, ctx.now)?;
@@ -113,6 +128,7 @@ pub fn put_safe(ctx: &Ctx, id: &str) -> Result<Response> {
     let access = feature_access(ctx, SAFE_UPDATE, &safe_target(id))?;
     let safe = authorized_safe(ctx, &access, id, Flags::UPDATE, SAFE_UPDATE)?;
     let fields = ctx.json::<SafeIn>()?.validate()?;
+    refuse_seen_name(&access, &fields.name, Some(&safe.safe_id))?;
     store::update_safe(
         &safe.id,
         &fields.name,
@@ -184,13 +200,14 @@ pub fn put_safe_permissions(ctx: &Ctx, id: &str) -> Result<Response> {
         return Ok(empty(StatusCode::NO_CONTENT));
     }
     // Checked only when granting: the grant of a user removed since must still be
-    // revocable.
-    if !store::principal_exists(grant.kind, grant.principal_id)? {
-        let what = match grant.kind {
-            PrincipalKind::User => "no such user",
-            PrincipalKind::Group => "no such group",
-        };
-        return Err(ApiError::bad_request("PrincipalID", what));
+    // revocable. A principal the caller may not name answers exactly like one that
+    // does not exist (see `Access::may_name_user`).
+    let nameable = match grant.kind {
+        PrincipalKind::User => access.may_name_user(grant.principal_id)?,
+        PrincipalKind::Group => access.may_name_group(grant.principal_id)?,
+    };
+    if !nameable {
+        return Err(ApiError::bad_request("PrincipalID", NOT_NAMEABLE));
     }
     if grant.flags.is_none() && existing.is_none() {
         return Err(ApiError::bad_request(

@@ -7,12 +7,16 @@
 use edgesafe_api_common::vault::{statement, Db, Outcome, Row, Statement};
 use edgesafe_api_common::{ApiError, ErrorCode, Result};
 use edgesafe_secrets_safe::folders::{Folder, COLUMNS};
+use edgesafe_secrets_safe::ids::SafeId;
 use edgesafe_secrets_safe::{ids, Flags};
 
 use crate::dto::PrincipalKind;
 
-/// The one uniqueness rule a safe write can break (`folders_unique_name`: names are
-/// unique among safes, whatever their case).
+/// Safe names are unique, whatever their case, among the safes one caller sees (an
+/// administrator sees them all): a safe the caller cannot see never makes his name
+/// taken, so a 409 tells him nothing he could not list. The index
+/// `safes_unique_name_per_owner` (migration 0004) is the one uniqueness rule a safe
+/// write can break in the database.
 pub const NAME_TAKEN: &str = "Name: a safe with this name already exists";
 
 /// A safe write that hit a uniqueness rule gets the name message; anything else
@@ -39,6 +43,20 @@ pub fn list_safes() -> Result<Vec<Folder>> {
     .iter()
     .map(|r| Folder::from_row(&r))
     .collect()
+}
+
+/// Whether one of `safe_ids` other than `except` is called `name`, in any case.
+pub fn name_seen(name: &str, safe_ids: &[SafeId], except: Option<&SafeId>) -> Result<bool> {
+    let ids: Vec<&str> = safe_ids.iter().map(SafeId::as_str).collect();
+    let ids = serde_json::to_string(&ids).map_err(|_| ApiError::internal("safe id list"))?;
+    let rows = Db::query(
+        "SELECT 1 AS taken FROM folders
+          WHERE parent_id IS NULL AND name = ?1 COLLATE NOCASE
+            AND id IN (SELECT value FROM json_each(?2)) AND (?3 IS NULL OR id <> ?3)
+          LIMIT 1",
+        &[name.into(), ids.into(), except.map(SafeId::as_str).into()],
+    )?;
+    Ok(!rows.is_empty())
 }
 
 /// Creates a safe owned by `user` and grants `user` Manage on it, in one transaction,
@@ -185,16 +203,6 @@ pub fn find_grant(safe_id: &str, kind: PrincipalKind, principal_id: i64) -> Resu
     .map(|r| Grant::read(&r))
     .next()
     .transpose()
-}
-
-/// Whether the principal can be granted anything: a user that has not been removed,
-/// or a group (active or not: an inactive group's grants wait for it to come back).
-pub fn principal_exists(kind: PrincipalKind, id: i64) -> Result<bool> {
-    let sql = match kind {
-        PrincipalKind::User => "SELECT 1 AS found FROM users WHERE id = ?1 AND removed = 0",
-        PrincipalKind::Group => "SELECT 1 AS found FROM user_groups WHERE id = ?1",
-    };
-    Ok(!Db::query(sql, &[id.into()])?.is_empty())
 }
 
 fn insert_grant_statement(

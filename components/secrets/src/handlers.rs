@@ -17,6 +17,8 @@ use std::collections::{HashMap, HashSet};
 use edgesafe_api_common::response::{empty, json, with_header, Response};
 use edgesafe_api_common::vault::{crypto, storage, Decision};
 use edgesafe_api_common::{ApiError, Result};
+use edgesafe_secrets_safe::access::{shares_follow_secret, SafeView, SECRET_MOVE};
+use edgesafe_secrets_safe::ids::{FolderId, SecretId};
 use edgesafe_secrets_safe::{feature_access, folders, ids, Access, FavoriteIn, Flags, Folder};
 use http::{header, HeaderValue, StatusCode};
 
@@ -27,8 +29,8 @@ use crate::dto::{
 };
 use crate::multipart::{self, FilePart};
 use crate::store::{
-    self, Kind, Links, NewSecret, OwnerKind, OwnerRecord, SecretFields, SecretMove, SecretRecord,
-    SecretUpdate, ShareMove, ShareRecord, UrlRecord,
+    self, Kind, Links, NewSecret, OwnerKind, OwnerRecord, SecretChanges, SecretFields, SecretMove,
+    SecretRecord, SecretUpdate, ShareMove, ShareRecord, UrlRecord,
 };
 use crate::Ctx;
 
@@ -39,7 +41,7 @@ const SECRET_UPDATE: &str = "secret.update";
 const SECRET_DELETE: &str = "secret.delete";
 const SECRET_SHARE: &str = "secret.share";
 const SECRET_UNSHARE: &str = "secret.unshare";
-const SECRET_MOVE: &str = "secret.move";
+const SECRET_MOVE_ACTION: &str = "secret.move";
 const SECRET_FAVORITE: &str = "secret.favorite";
 
 fn secret_target(id: &str) -> String {
@@ -52,30 +54,6 @@ fn folder_target(id: &str) -> String {
 
 // ---------------------------------------------------------------- authorization
 
-/// The safes the caller may read, with the flags held on each, read once per request.
-struct ReadableSafes {
-    safes: HashMap<String, Flags>,
-    /// Administrators read every safe; lists then need no safe filter at all.
-    all: bool,
-}
-
-impl ReadableSafes {
-    fn load(access: &Access<'_>) -> Result<Self> {
-        Ok(ReadableSafes {
-            safes: access.readable_safes()?,
-            all: access.principal.admin,
-        })
-    }
-
-    fn flags(&self, safe_id: &str) -> Flags {
-        self.safes.get(safe_id).copied().unwrap_or_default()
-    }
-
-    fn can_read(&self, safe_id: &str) -> bool {
-        self.flags(safe_id).contains(Flags::READ)
-    }
-}
-
 /// A secret the caller can see: through its own safe, or a safe it is shared into.
 struct Visible {
     record: SecretRecord,
@@ -84,14 +62,11 @@ struct Visible {
 }
 
 /// The secret `id` if the caller may read it; 404 otherwise, like a missing one.
-fn visible_secret(ctx: &Ctx, readable: &ReadableSafes, id: &str, action: &str) -> Result<Visible> {
+fn visible_secret(ctx: &Ctx, readable: &SafeView, id: &str, action: &str) -> Result<Visible> {
     let record = store::find_secret(id)?.ok_or_else(ApiError::not_found)?;
     let own = readable.flags(&record.safe_id);
-    if own.contains(Flags::READ)
-        || store::shares_of_secret(id)?
-            .iter()
-            .any(|s| readable.can_read(&s.safe_id))
-    {
+    let shares = store::shares_of_secret(id)?;
+    if readable.can_see_secret(&record.safe_id, shares.iter().map(|s| &s.safe_id)) {
         return Ok(Visible { record, own });
     }
     ctx.audit(
@@ -108,7 +83,7 @@ fn visible_secret(ctx: &Ctx, readable: &ReadableSafes, id: &str, action: &str) -
 /// have, so a wrong kind answers 404, as a missing secret would.
 fn visible_secret_of_kind(
     ctx: &Ctx,
-    readable: &ReadableSafes,
+    readable: &SafeView,
     id: &str,
     kind: Kind,
     action: &str,
@@ -124,7 +99,7 @@ fn visible_secret_of_kind(
 /// caller can see (404 otherwise, also for another `kind`), and `need` on its own safe
 /// (403 otherwise); every refusal is audited under `action`.
 struct Changeable {
-    readable: ReadableSafes,
+    readable: SafeView,
     visible: Visible,
 }
 
@@ -136,7 +111,7 @@ fn secret_for_change(
     action: &str,
 ) -> Result<Changeable> {
     let access = feature_access(ctx, action, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let visible = match kind {
         Some(kind) => visible_secret_of_kind(ctx, &readable, id, kind, action)?,
         None => visible_secret(ctx, &readable, id, action)?,
@@ -164,7 +139,7 @@ fn require_own(ctx: &Ctx, visible: &Visible, need: Flags, action: &str) -> Resul
 /// Read, 403 without `need`.
 fn folder_with(
     ctx: &Ctx,
-    readable: &ReadableSafes,
+    readable: &SafeView,
     id: &str,
     need: Flags,
     action: &str,
@@ -286,15 +261,23 @@ struct ResolvedOwners {
     list: Vec<OwnerRecord>,
 }
 
-/// Checks that every owner exists (400 otherwise) and fills in names and emails.
-fn resolve_owners(owners: OwnersIn) -> Result<ResolvedOwners> {
+/// Checks that the caller may name every owner (400 otherwise, the same for an id
+/// that does not exist: see `Access::may_name_user`) and fills in names and emails.
+/// The secret's current owners (`kept`) may always stay: the caller reads them in
+/// the secret already, and clients send them back on every update.
+fn resolve_owners(
+    access: &Access<'_>,
+    owners: OwnersIn,
+    kept: &[OwnerRecord],
+) -> Result<ResolvedOwners> {
+    let names = Naming { access, kept };
     let mut list = Vec::with_capacity(owners.list.len() + 1);
     for (i, owner) in owners.list.iter().enumerate() {
-        list.push(owner_record(owner, &format!("Owners[{i}]"))?);
+        list.push(owner_record(&names, owner, &format!("Owners[{i}]"))?);
     }
     let (kind, primary) = match &owners.primary {
         Some(primary) => {
-            let record = owner_record(primary, "OwnerId")?;
+            let record = owner_record(&names, primary, "OwnerId")?;
             if list.is_empty() {
                 list.push(record);
             }
@@ -312,19 +295,47 @@ fn resolve_owners(owners: OwnersIn) -> Result<ResolvedOwners> {
     })
 }
 
-fn owner_record(owner: &OwnerRef, field: &str) -> Result<OwnerRecord> {
+/// The one answer for an owner that does not exist and one the caller may not see.
+const NOT_NAMEABLE: &str =
+    "no such user or group among those you can see: yourself, your groups, and principals with a grant on a safe you can read";
+
+/// Who the caller may name as an owner: whom `Access` lets him name, and the
+/// secret's current owners.
+struct Naming<'a> {
+    access: &'a Access<'a>,
+    kept: &'a [OwnerRecord],
+}
+
+impl Naming<'_> {
+    fn user(&self, user_id: i64) -> Result<bool> {
+        Ok(self.kept.iter().any(|o| o.user_id == Some(user_id))
+            || self.access.may_name_user(user_id)?)
+    }
+
+    fn group(&self, group_id: i64) -> Result<bool> {
+        Ok(self.kept.iter().any(|o| o.group_id == Some(group_id))
+            || self.access.may_name_group(group_id)?)
+    }
+}
+
+fn owner_record(names: &Naming<'_>, owner: &OwnerRef, field: &str) -> Result<OwnerRecord> {
     if let Some(group_id) = owner.group_id {
-        if store::find_group(group_id)?.is_none() {
+        if !names.group(group_id)? {
             return Err(ApiError::bad_request(
                 &format!("{field}.GroupId"),
-                "no such group",
+                NOT_NAMEABLE,
             ));
         }
     }
     match (owner.kind, owner.user_id, owner.group_id) {
         (OwnerKind::User, Some(user_id), group_id) => {
-            let user = store::find_user(user_id)?
-                .ok_or_else(|| ApiError::bad_request(&format!("{field}.UserId"), "no such user"))?;
+            let user = if names.user(user_id)? {
+                store::find_user(user_id)?
+            } else {
+                None
+            };
+            let user = user
+                .ok_or_else(|| ApiError::bad_request(&format!("{field}.UserId"), NOT_NAMEABLE))?;
             Ok(OwnerRecord {
                 user_id: Some(user_id),
                 group_id,
@@ -470,7 +481,7 @@ fn create_secret(ctx: &Ctx, folder: &Folder, new: Creation) -> Result<Response> 
         return Err(ApiError::conflict(store::TITLE_TAKEN));
     }
     let owners = match common.owners.filter(|o| !o.is_empty()) {
-        Some(owners) => resolve_owners(owners)?,
+        Some(owners) => resolve_owners(&Access::new(principal, ctx.now), owners, &[])?,
         None => caller_as_owner(ctx)?,
     };
     let id = ids::new_id();
@@ -537,7 +548,7 @@ fn check_body_folder(common: &CommonFields, folder_id: &str) -> Result<()> {
 /// `POST secrets-safe/folders/{id}/secrets`: a credential.
 pub fn post_credential_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_CREATE, &folder_target(folder_id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let folder = folder_with(ctx, &readable, folder_id, Flags::CREATE, SECRET_CREATE)?;
     let fields = ctx.json::<SecretIn>()?.credential()?;
     check_body_folder(&fields.common, &folder.id)?;
@@ -565,7 +576,7 @@ pub fn post_credential_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
 /// `POST secrets-safe/folders/{id}/secrets/text`.
 pub fn post_text_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_CREATE, &folder_target(folder_id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let folder = folder_with(ctx, &readable, folder_id, Flags::CREATE, SECRET_CREATE)?;
     let fields = ctx.json::<SecretIn>()?.text(true)?;
     check_body_folder(&fields.common, &folder.id)?;
@@ -602,7 +613,7 @@ fn upload_file_name(
 /// `POST secrets-safe/folders/{id}/secrets/file`: multipart, 1 byte to 5 MB.
 pub async fn post_file_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_CREATE, &folder_target(folder_id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let folder = folder_with(ctx, &readable, folder_id, Flags::CREATE, SECRET_CREATE)?;
     let upload = multipart::read_upload(ctx.content_type.as_deref(), &ctx.body).await?;
     let fields = upload.metadata.file()?;
@@ -635,7 +646,7 @@ pub async fn post_file_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
 /// `Password` (and a text's in `Text` too). `decrypt=false` leaves values out.
 pub fn get_secret(ctx: &Ctx, id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let visible = visible_secret(ctx, &readable, id, SECRET_READ)?;
     let with_value = ctx.query.bool("decrypt")?.unwrap_or(true);
     let value = audited_value(ctx, &visible.record, with_value, "get")?;
@@ -645,7 +656,7 @@ pub fn get_secret(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `GET secrets-safe/secrets/{id}/text`: a text secret, its value in `Text`.
 pub fn get_text_secret(ctx: &Ctx, id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let visible = visible_secret_of_kind(ctx, &readable, id, Kind::Text, SECRET_READ)?;
     let with_value = ctx.query.bool("decrypt")?.unwrap_or(true);
     let value = audited_value(ctx, &visible.record, with_value, "get text")?;
@@ -656,7 +667,7 @@ pub fn get_text_secret(ctx: &Ctx, id: &str) -> Result<Response> {
 /// nothing to audit as a read).
 pub fn get_file_secret(ctx: &Ctx, id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let visible = visible_secret_of_kind(ctx, &readable, id, Kind::File, SECRET_READ)?;
     secret_response(
         StatusCode::OK,
@@ -667,7 +678,7 @@ pub fn get_file_secret(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `GET secrets-safe/secrets/{id}/file/download`: the file's bytes as an attachment.
 pub fn get_file_secret_download(ctx: &Ctx, id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let visible = visible_secret_of_kind(ctx, &readable, id, Kind::File, SECRET_READ)?;
     let record = visible.record;
     let bytes = current_value(&record)?;
@@ -753,9 +764,9 @@ fn at_path(
 
 /// Lists secrets the caller may read (in their own safe or shared into one), filtered,
 /// paged and answered with their values (each one audited) unless `decrypt=false`.
-fn list(ctx: &Ctx, readable: &ReadableSafes, query: &ListQuery) -> Result<Response> {
+fn list(ctx: &Ctx, readable: &SafeView, query: &ListQuery) -> Result<Response> {
     let principal = ctx.principal()?;
-    let safe_ids: Vec<String> = readable.safes.keys().cloned().collect();
+    let safe_ids = readable.safe_ids();
     let mut records = store::list_secrets(&store::ListFilter {
         readable_safes: (!readable.all).then_some(safe_ids.as_slice()),
         folder_id: query.folder_id.as_deref(),
@@ -789,7 +800,7 @@ fn list(ctx: &Ctx, readable: &ReadableSafes, query: &ListQuery) -> Result<Respon
 pub fn get_secrets(ctx: &Ctx) -> Result<Response> {
     let access = feature_access(ctx, SECRET_LIST, "secrets")?;
     let query = ListQuery::from_query(&ctx.query)?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     list(ctx, &readable, &query)
 }
 
@@ -798,9 +809,9 @@ pub fn get_secrets(ctx: &Ctx) -> Result<Response> {
 pub fn get_folder_secrets(ctx: &Ctx, folder_id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_LIST, &folder_target(folder_id))?;
     let mut query = ListQuery::from_query(&ctx.query)?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let folder = folder_with(ctx, &readable, folder_id, Flags::READ, SECRET_LIST)?;
-    query.folder_id = Some(folder.id);
+    query.folder_id = Some(folder.id.to_string());
     list(ctx, &readable, &query)
 }
 
@@ -825,7 +836,7 @@ struct Change {
 /// value now current, if it was read or written.
 fn update_secret(
     ctx: &Ctx,
-    readable: &ReadableSafes,
+    readable: &SafeView,
     visible: Visible,
     change: Change,
 ) -> Result<(SecretRecord, Option<Vec<u8>>)> {
@@ -834,7 +845,7 @@ fn update_secret(
     let common = change.common;
     let folder_id = match common.folder_id {
         Some(folder_id) if folder_id != current.folder_id => {
-            if !visible.own.contains(Flags::DELETE) {
+            if !visible.own.contains(SECRET_MOVE.leaving) {
                 ctx.audit(
                     SECRET_UPDATE,
                     &secret_target(&current.id),
@@ -843,7 +854,29 @@ fn update_secret(
                 );
                 return Err(ApiError::forbidden());
             }
-            folder_with(ctx, readable, &folder_id, Flags::CREATE, SECRET_UPDATE)?.id
+            let destination = folder_with(
+                ctx,
+                readable,
+                &folder_id,
+                SECRET_MOVE.entering,
+                SECRET_UPDATE,
+            )?;
+            let shares = store::shares_of_secret(&current.id)?;
+            if !shares_follow_secret(
+                &current.safe_id,
+                &destination.safe_id,
+                readable.flags(&destination.safe_id),
+                shares.iter().map(|s| &s.safe_id),
+            ) {
+                ctx.audit(
+                    SECRET_UPDATE,
+                    &secret_target(&current.id),
+                    Decision::Deny,
+                    Some("its shares would link it from another safe: needs Share there"),
+                );
+                return Err(ApiError::forbidden());
+            }
+            destination.id.to_string()
         }
         _ => current.folder_id.clone(),
     };
@@ -851,27 +884,22 @@ fn update_secret(
         return Err(ApiError::conflict(store::TITLE_TAKEN));
     }
     let owners = match common.owners.filter(|o| !o.is_empty()) {
-        Some(owners) => Some(resolve_owners(owners)?),
+        Some(owners) => {
+            let kept = store::owners_of(std::slice::from_ref(&current.id))?
+                .remove(&current.id)
+                .unwrap_or_default();
+            Some(resolve_owners(
+                &Access::new(principal, ctx.now),
+                owners,
+                &kept,
+            )?)
+        }
         None => None,
     };
-    let links = if owners.is_some() || common.urls.is_some() {
-        let ids = vec![current.id.clone()];
-        let kept_owners = match &owners {
-            Some(o) => o.list.clone(),
-            None => store::owners_of(&ids)?
-                .remove(&current.id)
-                .unwrap_or_default(),
-        };
-        let urls = match common.urls {
-            Some(urls) => resolve_urls(&current.id, urls)?,
-            None => store::urls_of(&ids)?
-                .remove(&current.id)
-                .unwrap_or_default(),
-        };
-        Some((kept_owners, urls))
-    } else {
-        None
-    };
+    let urls = common
+        .urls
+        .map(|urls| resolve_urls(&current.id, urls))
+        .transpose()?;
     // A value equal to the current one is no change: no new version, and
     // SecretValueModifiedOn stays. Files compare by hash, the others by value.
     let (new_value, current_value_read) = match change.value {
@@ -892,33 +920,24 @@ fn update_secret(
             }
         }
     };
-    let fields = SecretFields {
-        folder_id: &folder_id,
-        title: &common.title,
-        description: common
-            .description
-            .as_deref()
-            .unwrap_or(current.description.as_str()),
-        username: change
-            .username
-            .as_deref()
-            .unwrap_or(current.username.as_str()),
-        notes: common.notes.as_deref().unwrap_or(current.notes.as_str()),
-        file_name: change.file_name.as_deref().or(current.file_name.as_deref()),
-        file_hash: if new_value.is_some() {
-            change.file_hash.as_deref()
-        } else {
-            current.file_hash.as_deref()
-        },
-        owner_type: owners.as_ref().map_or(current.owner_type, |o| o.kind),
-        owner_id: owners.as_ref().map_or(current.owner_id, |o| o.primary),
-        password_rule_id: change.password_rule_id.or(current.password_rule_id),
+    // Only what the request sends is written, so that a concurrent change of another
+    // field is not undone by this request's older copy of it.
+    let changes = SecretChanges {
+        folder_id: (folder_id != current.folder_id).then_some(folder_id.as_str()),
+        title: Some(&common.title),
+        description: common.description.as_deref(),
+        username: change.username.as_deref(),
+        notes: common.notes.as_deref(),
+        file_name: change.file_name.as_deref(),
+        file_hash: new_value.as_ref().and(change.file_hash.as_deref()),
+        owner: owners.as_ref().map(|o| (o.kind, o.primary)),
+        password_rule_id: change.password_rule_id,
+        owners: owners.as_ref().map(|o| o.list.as_slice()),
+        urls: urls.as_deref(),
     };
-    let links = links.as_ref().map(|(owners, urls)| Links { owners, urls });
     let mut update = SecretUpdate {
         id: &current.id,
-        fields,
-        links,
+        changes,
         new_version: None,
         user_id: principal.user_id,
         now: ctx.now,
@@ -937,7 +956,9 @@ fn update_secret(
                 value.len(),
                 principal.user_id,
                 ctx.now,
-            )?;
+            )?
+            // Deleted by someone else since it was read.
+            .ok_or_else(ApiError::not_found)?;
             let scope = store::value_scope(&current.id, version);
             if let Err(e) = storage::seal(&scope, value) {
                 store::release_version(&history_id);
@@ -1073,18 +1094,37 @@ pub async fn put_file_secret(ctx: &Ctx, id: &str) -> Result<Response> {
 
 // ---------------------------------------------------------------- delete
 
+/// How often a delete retries while concurrent updates keep reserving versions.
+const DELETE_ATTEMPTS: usize = 16;
+
 /// `DELETE secrets-safe/secrets/{id}`: 200 (what the library checks for). The rows go
-/// in one transaction, then every sealed version is forgotten.
+/// in one transaction, on condition that no version was reserved since the highest
+/// one was read (else it reads again, a bounded number of times: 409 after that);
+/// then every sealed version up to that one is forgotten, including one an update
+/// committed meanwhile. An update that reserved a version before the delete but seals
+/// it after finds the secret gone, and forgets its value itself.
 pub fn delete_secret(ctx: &Ctx, id: &str) -> Result<Response> {
     secret_for_change(ctx, id, None, Flags::DELETE, SECRET_DELETE)?;
-    let versions = store::versions_of(id)?;
-    if !store::delete_secret(id)? {
-        return Err(ApiError::not_found());
+    let mut deleted_up_to = None;
+    for _ in 0..DELETE_ATTEMPTS {
+        let max_version = store::max_version(id)?;
+        if store::delete_secret(id, max_version)? {
+            deleted_up_to = Some(max_version);
+            break;
+        }
+        if store::find_secret(id)?.is_none() {
+            return Err(ApiError::not_found());
+        }
     }
-    for version in &versions {
-        forget_value(&store::value_scope(id, *version));
+    let Some(max_version) = deleted_up_to else {
+        return Err(ApiError::conflict(
+            "id: the secret is being changed; try the delete again",
+        ));
+    };
+    for version in 1..=max_version {
+        forget_value(&store::value_scope(id, version));
     }
-    let note = format!("versions forgotten={}", versions.len());
+    let note = format!("versions forgotten={max_version}");
     ctx.audit(
         SECRET_DELETE,
         &secret_target(id),
@@ -1108,7 +1148,7 @@ fn share_out(record: &SecretRecord, folder_id: &str, folder_path: String) -> Sha
 /// `POST secrets-safe/secrets/{id}/shares/{folder id}`: 201 with the share. Needs Share
 /// on the secret's safe and Create on the folder's; 409 when it is shared there
 /// already or lives there.
-pub fn post_share(ctx: &Ctx, id: &str, folder_id: &str) -> Result<Response> {
+pub fn post_share(ctx: &Ctx, id: &SecretId, folder_id: &FolderId) -> Result<Response> {
     let Changeable {
         readable, visible, ..
     } = secret_for_change(ctx, id, None, Flags::SHARE, SECRET_SHARE)?;
@@ -1137,7 +1177,7 @@ pub fn post_share(ctx: &Ctx, id: &str, folder_id: &str) -> Result<Response> {
 /// the caller can read.
 pub fn get_shares(ctx: &Ctx, id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let visible = visible_secret(ctx, &readable, id, SECRET_READ)?;
     let paths = folders::all_paths()?;
     let shares: Vec<ShareOut> = store::shares_of_secret(id)?
@@ -1153,7 +1193,7 @@ pub fn get_shares(ctx: &Ctx, id: &str) -> Result<Response> {
 
 /// `DELETE secrets-safe/secrets/{id}/shares/{folder id}`: 204; 404 when it is not
 /// shared there. Needs Share on the secret's safe.
-pub fn delete_share(ctx: &Ctx, id: &str, folder_id: &str) -> Result<Response> {
+pub fn delete_share(ctx: &Ctx, id: &SecretId, folder_id: &FolderId) -> Result<Response> {
     secret_for_change(ctx, id, None, Flags::SHARE, SECRET_UNSHARE)?;
     if !store::delete_share(id, folder_id)? {
         return Err(ApiError::not_found());
@@ -1188,7 +1228,7 @@ pub fn delete_shares(ctx: &Ctx, id: &str) -> Result<Response> {
 /// is the caller's own.
 pub fn put_favorite(ctx: &Ctx, id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_FAVORITE, &secret_target(id))?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     visible_secret(ctx, &readable, id, SECRET_FAVORITE)?;
     let favorite = ctx.json::<FavoriteIn>()?.validate()?;
     store::set_favorite(ctx.principal()?.user_id, id, favorite)?;
@@ -1216,18 +1256,18 @@ fn free_title(title: &str, taken: &HashSet<String>) -> String {
 /// folder; 200 with what happened to each id. With `Stop`, a taken title moves
 /// nothing at all.
 pub fn put_move_secrets(ctx: &Ctx) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_MOVE, "secrets")?;
+    let access = feature_access(ctx, SECRET_MOVE_ACTION, "secrets")?;
     let fields = ctx.json::<MoveIn>()?.validate()?;
-    let readable = ReadableSafes::load(&access)?;
+    let readable = access.safe_view()?;
     let destination = folder_with(
         ctx,
         &readable,
         &fields.destination,
-        Flags::CREATE,
-        SECRET_MOVE,
+        SECRET_MOVE.entering,
+        SECRET_MOVE_ACTION,
     )?;
     let mut out = MoveOut {
-        destination_folder_id: destination.id.clone(),
+        destination_folder_id: destination.id.to_string(),
         secrets_count: fields.secret_ids.len(),
         shares_count: fields.share_ids.len(),
         ..MoveOut::default()
@@ -1242,11 +1282,8 @@ pub fn put_move_secrets(ctx: &Ctx) -> Result<Response> {
             continue;
         };
         let own = readable.flags(&record.safe_id);
-        let seen = own.contains(Flags::READ)
-            || store::shares_of_secret(id)?
-                .iter()
-                .any(|s| readable.can_read(&s.safe_id));
-        if !seen {
+        let shares = store::shares_of_secret(id)?;
+        if !readable.can_see_secret(&record.safe_id, shares.iter().map(|s| &s.safe_id)) {
             out.secrets_not_found.push(id.clone());
             continue;
         }
@@ -1255,7 +1292,14 @@ pub fn put_move_secrets(ctx: &Ctx) -> Result<Response> {
             moved_here.insert(id.clone());
             continue;
         }
-        if !own.contains(Flags::DELETE) {
+        if !own.contains(SECRET_MOVE.leaving)
+            || !shares_follow_secret(
+                &record.safe_id,
+                &destination.safe_id,
+                readable.flags(&destination.safe_id),
+                shares.iter().map(|s| &s.safe_id),
+            )
+        {
             out.secrets_failed_validation.push(id.clone());
             continue;
         }
@@ -1355,7 +1399,7 @@ pub fn put_move_secrets(ctx: &Ctx) -> Result<Response> {
         for (id, _) in &secret_moves {
             let note = format!("folder={}", destination.id);
             ctx.audit(
-                SECRET_MOVE,
+                SECRET_MOVE_ACTION,
                 &secret_target(id),
                 Decision::Allow,
                 Some(&note),
@@ -1364,7 +1408,7 @@ pub fn put_move_secrets(ctx: &Ctx) -> Result<Response> {
         for (id, from, _) in &share_moves {
             let note = format!("share from={from}; to={}", destination.id);
             ctx.audit(
-                SECRET_MOVE,
+                SECRET_MOVE_ACTION,
                 &secret_target(id),
                 Decision::Allow,
                 Some(&note),

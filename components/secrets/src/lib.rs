@@ -17,6 +17,7 @@ use edgesafe_api_common::area::{serve, Incoming};
 use edgesafe_api_common::response::Response;
 use edgesafe_api_common::{ApiError, Protocol, Result};
 use edgesafe_secrets_safe::ids;
+use edgesafe_secrets_safe::ids::{FolderId, SecretId};
 use http::Method;
 
 use crate::dto::ApiVersion;
@@ -45,7 +46,8 @@ pub enum Route {
     /// `secrets-safe/secrets/{id}/shares`
     Shares(String),
     /// `secrets-safe/secrets/{id}/shares/{folder id}`
-    Share { secret: String, folder: String },
+    /// Two ids side by side: typed, so that they cannot be swapped.
+    Share { secret: SecretId, folder: FolderId },
     /// `secrets-safe/secrets/{id}/favorite`
     Favorite(String),
 }
@@ -73,8 +75,8 @@ pub fn route(protocol: Protocol, segments: &[&str]) -> Result<Route> {
         }
         (Protocol::V3, ["secrets-safe", "secrets", s, "shares"]) => Shares(id(s)?),
         (Protocol::V3, ["secrets-safe", "secrets", s, "shares", f]) => Share {
-            secret: id(s)?,
-            folder: id(f)?,
+            secret: SecretId::new(id(s)?),
+            folder: FolderId::new(id(f)?),
         },
         (Protocol::V3, ["secrets-safe", "secrets", s, "favorite"]) => Favorite(id(s)?),
         _ => return Err(ApiError::not_found()),
@@ -148,8 +150,8 @@ mod tests {
         assert_eq!(
             r(&["secrets-safe", "secrets", ID, "shares", FID]),
             Ok(Route::Share {
-                secret: ID.into(),
-                folder: FID.into()
+                secret: SecretId::new(ID),
+                folder: FolderId::new(FID)
             })
         );
         assert_eq!(r(&["secrets-safe", "secrets", "nope"]), Err(404));

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use edgesafe_api_common::vault::crypto::PasswordRule;
 use edgesafe_api_common::vault::{statement, Db, Row, Statement, Value};
 use edgesafe_api_common::{ApiError, ErrorCode, Result};
+use edgesafe_secrets_safe::ids::{FolderId, SafeId, SecretId};
 
 // ---------------------------------------------------------------- types
 
@@ -76,7 +77,7 @@ pub fn value_scope(secret_id: &str, version: i64) -> String {
 pub struct SecretRecord {
     pub id: String,
     pub folder_id: String,
-    pub safe_id: String,
+    pub safe_id: SafeId,
     pub folder_name: String,
     pub kind: Kind,
     pub title: String,
@@ -116,7 +117,7 @@ impl SecretRecord {
         Ok(SecretRecord {
             id: row.string("id")?,
             folder_id: row.string("folder_id")?,
-            safe_id: row.string("safe_id")?,
+            safe_id: SafeId::new(row.string("safe_id")?),
             folder_name: row.string("folder_name")?,
             kind: Kind::from_db(row.str("kind")?)?,
             title: row.string("title")?,
@@ -286,7 +287,7 @@ pub fn favorites_among(user_id: i64, secret_ids: &[String]) -> Result<HashSet<St
 pub struct ShareRecord {
     pub secret_id: String,
     pub folder_id: String,
-    pub safe_id: String,
+    pub safe_id: SafeId,
 }
 
 /// The shares of these secrets, by secret id.
@@ -303,7 +304,7 @@ pub fn shares_of(secret_ids: &[String]) -> Result<HashMap<String, Vec<ShareRecor
         let share = ShareRecord {
             secret_id: row.string("secret_id")?,
             folder_id: row.string("folder_id")?,
-            safe_id: row.string("safe_id")?,
+            safe_id: SafeId::new(row.string("safe_id")?),
         };
         out.entry(share.secret_id.clone()).or_default().push(share);
     }
@@ -336,15 +337,6 @@ pub fn titles_in(folder_id: &str) -> Result<HashSet<String>> {
     rows.iter()
         .map(|r| r.str("title").map(str::to_lowercase))
         .collect()
-}
-
-/// The version numbers a secret has, oldest first.
-pub fn versions_of(secret_id: &str) -> Result<Vec<i64>> {
-    let rows = Db::query(
-        "SELECT version FROM secret_versions WHERE secret_id = ?1 ORDER BY version",
-        &[secret_id.into()],
-    )?;
-    rows.iter().map(|r| r.i64("version")).collect()
 }
 
 // ---------------------------------------------------------------- people and rules
@@ -427,15 +419,16 @@ pub struct Links<'a> {
 }
 
 fn replace_links(secret_id: &str, links: &Links<'_>, out: &mut Vec<Statement>) {
+    replace_owners(secret_id, links.owners, out);
+    replace_urls(secret_id, links.urls, out);
+}
+
+fn replace_owners(secret_id: &str, owners: &[OwnerRecord], out: &mut Vec<Statement>) {
     out.push(statement(
         "DELETE FROM secret_owners WHERE secret_id = ?1",
         vec![secret_id.into()],
     ));
-    out.push(statement(
-        "DELETE FROM secret_urls WHERE secret_id = ?1",
-        vec![secret_id.into()],
-    ));
-    for (position, owner) in (0_i64..).zip(links.owners) {
+    for (position, owner) in (0_i64..).zip(owners) {
         out.push(statement(
             "INSERT INTO secret_owners (secret_id, position, user_id, group_id, name, email)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -449,7 +442,14 @@ fn replace_links(secret_id: &str, links: &Links<'_>, out: &mut Vec<Statement>) {
             ],
         ));
     }
-    for (position, url) in (0_i64..).zip(links.urls) {
+}
+
+fn replace_urls(secret_id: &str, urls: &[UrlRecord], out: &mut Vec<Statement>) {
+    out.push(statement(
+        "DELETE FROM secret_urls WHERE secret_id = ?1",
+        vec![secret_id.into()],
+    ));
+    for (position, url) in (0_i64..).zip(urls) {
         out.push(statement(
             "INSERT INTO secret_urls (id, secret_id, position, url) VALUES (?1, ?2, ?3, ?4)",
             vec![
@@ -537,7 +537,9 @@ fn size(bytes: usize) -> i64 {
     i64::try_from(bytes).unwrap_or(i64::MAX)
 }
 
-/// Reserves the next version number of a secret for a value about to be sealed.
+/// Reserves the next version number of a secret for a value about to be sealed;
+/// `None` when the secret is gone (checked in the same statement, so a delete cannot
+/// slip in between).
 ///
 /// The row is inserted already marked destroyed, so that until [`update_secret`]
 /// commits it, nothing treats it as a readable version; if the request dies on the
@@ -550,12 +552,13 @@ pub fn reserve_version(
     bytes: usize,
     user_id: i64,
     now: i64,
-) -> Result<i64> {
+) -> Result<Option<i64>> {
     Db::execute(vec![statement(
         "INSERT INTO secret_versions (secret_id, version, history_id, size, created_at,
                                       created_by, destroyed_at)
          SELECT ?1, coalesce(max(version), 0) + 1, ?2, ?3, ?4, ?5, ?4
-           FROM secret_versions WHERE secret_id = ?1",
+           FROM secret_versions WHERE secret_id = ?1
+         HAVING EXISTS (SELECT 1 FROM secrets WHERE id = ?1)",
         vec![
             secret_id.into(),
             history_id.into(),
@@ -568,10 +571,7 @@ pub fn reserve_version(
         "SELECT version FROM secret_versions WHERE history_id = ?1",
         &[history_id.into()],
     )?;
-    rows.first()
-        .map(|r| r.i64("version"))
-        .transpose()?
-        .ok_or_else(|| ApiError::internal("reserved version not found"))
+    rows.first().map(|r| r.i64("version")).transpose()
 }
 
 /// Drops a reserved version whose value never made it (best effort: the caller is
@@ -586,82 +586,140 @@ pub fn release_version(history_id: &str) {
     }
 }
 
+/// What an update changes; `None` leaves a column as it is in the database at commit
+/// time (not as the request read it, so a concurrent change of another field stays).
+#[derive(Default)]
+pub struct SecretChanges<'a> {
+    pub folder_id: Option<&'a str>,
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub username: Option<&'a str>,
+    pub notes: Option<&'a str>,
+    pub file_name: Option<&'a str>,
+    pub file_hash: Option<&'a str>,
+    /// The owner type and primary owner, set together when owners are sent.
+    pub owner: Option<(OwnerKind, Option<i64>)>,
+    pub password_rule_id: Option<i64>,
+    /// Owners to store instead of the current ones.
+    pub owners: Option<&'a [OwnerRecord]>,
+    /// URLs to store instead of the current ones.
+    pub urls: Option<&'a [UrlRecord]>,
+}
+
 /// An update of a secret; `new_version` is a reserved version whose value is sealed.
 pub struct SecretUpdate<'a> {
     pub id: &'a str,
-    pub fields: SecretFields<'a>,
-    /// `None` keeps the owners and URLs as they are.
-    pub links: Option<Links<'a>>,
+    pub changes: SecretChanges<'a>,
     pub new_version: Option<(i64, &'a str)>,
     pub user_id: i64,
     pub now: i64,
 }
 
-/// Applies an update in one transaction: the row, the new version made current, owners
-/// and URLs; a share into the folder the secret moves to is dropped (a secret is never
-/// shared into its own folder). Returns false when the secret is gone.
+/// Applies an update in one transaction: the columns that change, the new version
+/// committed, owners and URLs when sent; a share into the folder the secret moves to
+/// is dropped (a secret is never shared into its own folder). The current version is
+/// the highest committed one, so a version reserved earlier but committed later does
+/// not hide a newer value. Returns false when the secret is gone (a deleted secret
+/// takes no new version: its rows and the reservation went with it).
 pub fn update_secret(update: &SecretUpdate<'_>) -> Result<bool> {
-    let f = &update.fields;
-    let (version, history_id) = match update.new_version {
-        Some((version, history_id)) => (Some(version), Some(history_id)),
+    let c = &update.changes;
+    let (owner_type, owner_id) = match c.owner {
+        Some((kind, id)) => (Some(kind.as_db()), id),
         None => (None, None),
     };
-    let mut statements = vec![statement(
-        "UPDATE secrets SET folder_id = ?2, title = ?3, description = ?4, username = ?5,
-                            notes = ?6, file_name = ?7, file_hash = ?8, owner_type = ?9,
-                            owner_id = ?10, password_rule_id = ?11,
-                            current_version = coalesce(?12, current_version),
+    let history_id = update.new_version.map(|(_, h)| h);
+    let mut statements = Vec::new();
+    if let Some(history_id) = history_id {
+        statements.push(statement(
+            "UPDATE secret_versions SET destroyed_at = NULL
+              WHERE history_id = ?1 AND secret_id = ?2",
+            vec![history_id.into(), update.id.into()],
+        ));
+    }
+    statements.push(statement(
+        "UPDATE secrets SET folder_id = coalesce(?2, folder_id), title = coalesce(?3, title),
+                            description = coalesce(?4, description),
+                            username = coalesce(?5, username), notes = coalesce(?6, notes),
+                            file_name = coalesce(?7, file_name),
+                            file_hash = coalesce(?8, file_hash),
+                            owner_id = CASE WHEN ?9 IS NULL THEN owner_id ELSE ?10 END,
+                            owner_type = coalesce(?9, owner_type),
+                            password_rule_id = coalesce(?11, password_rule_id),
+                            current_version = (SELECT coalesce(max(version), current_version)
+                                                 FROM secret_versions
+                                                WHERE secret_id = ?1 AND destroyed_at IS NULL),
                             value_modified_at = CASE WHEN ?12 IS NULL
                                                      THEN value_modified_at ELSE ?13 END,
                             modified_at = ?13, modified_by = ?14
           WHERE id = ?1",
         vec![
             update.id.into(),
-            f.folder_id.into(),
-            f.title.into(),
-            f.description.into(),
-            f.username.into(),
-            f.notes.into(),
-            f.file_name.into(),
-            f.file_hash.into(),
-            f.owner_type.as_db().into(),
-            f.owner_id.into(),
-            f.password_rule_id.into(),
-            version.into(),
+            c.folder_id.into(),
+            c.title.into(),
+            c.description.into(),
+            c.username.into(),
+            c.notes.into(),
+            c.file_name.into(),
+            c.file_hash.into(),
+            owner_type.into(),
+            owner_id.into(),
+            c.password_rule_id.into(),
+            history_id.into(),
             update.now.into(),
             update.user_id.into(),
         ],
-    )];
-    if let Some(history_id) = history_id {
-        statements.push(statement(
-            "UPDATE secret_versions SET destroyed_at = NULL WHERE history_id = ?1",
-            vec![history_id.into()],
-        ));
-    }
-    statements.push(statement(
-        "DELETE FROM secret_shares WHERE secret_id = ?1 AND folder_id = ?2",
-        vec![update.id.into(), f.folder_id.into()],
     ));
-    if let Some(links) = &update.links {
-        replace_links(update.id, links, &mut statements);
+    let secret_statement = statements.len() - 1;
+    statements.push(statement(
+        "DELETE FROM secret_shares
+          WHERE secret_id = ?1 AND folder_id = (SELECT folder_id FROM secrets WHERE id = ?1)",
+        vec![update.id.into()],
+    ));
+    if let Some(owners) = c.owners {
+        replace_owners(update.id, owners, &mut statements);
+    }
+    if let Some(urls) = c.urls {
+        replace_urls(update.id, urls, &mut statements);
     }
     let outcomes = Db::execute(statements).map_err(|e| conflict_as(e, TITLE_TAKEN))?;
-    Ok(outcomes.first().is_some_and(|o| o.changes > 0))
+    Ok(outcomes
+        .get(secret_statement)
+        .is_some_and(|o| o.changes > 0))
 }
 
-/// Deletes a secret; its versions, owners, URLs, shares and favourite marks go with
-/// it (foreign keys cascade). Returns false when it was already gone.
-pub fn delete_secret(id: &str) -> Result<bool> {
+/// The highest version number a secret has reserved, committed or not; 0 when the
+/// secret has no version (or is gone).
+pub fn max_version(secret_id: &str) -> Result<i64> {
+    let rows = Db::query(
+        "SELECT coalesce(max(version), 0) AS max FROM secret_versions WHERE secret_id = ?1",
+        &[secret_id.into()],
+    )?;
+    rows.first().map_or(Ok(0), |r| r.i64("max"))
+}
+
+/// Deletes a secret, provided its highest reserved version is still `max_version`;
+/// its versions, owners, URLs, shares and favourite marks go with it (foreign keys
+/// cascade). Once it is gone no version can be reserved for it (the reservation's
+/// foreign key fails), so every sealed value it can have is at a version up to
+/// `max_version`. Returns false when nothing was deleted: the secret is gone, or a
+/// version was reserved since `max_version` was read.
+pub fn delete_secret(id: &str, max_version: i64) -> Result<bool> {
     let outcomes = Db::execute(vec![statement(
-        "DELETE FROM secrets WHERE id = ?1",
-        vec![id.into()],
+        "DELETE FROM secrets WHERE id = ?1
+            AND (SELECT coalesce(max(version), 0) FROM secret_versions WHERE secret_id = ?1) = ?2",
+        vec![id.into(), max_version.into()],
     )])?;
     Ok(outcomes.first().is_some_and(|o| o.changes > 0))
 }
 
 // ---------------------------------------------------------------- shares, favourites
 
-pub fn insert_share(secret_id: &str, folder_id: &str, user_id: i64, now: i64) -> Result<()> {
+pub fn insert_share(
+    secret_id: &SecretId,
+    folder_id: &FolderId,
+    user_id: i64,
+    now: i64,
+) -> Result<()> {
     Db::execute(vec![statement(
         "INSERT INTO secret_shares (secret_id, folder_id, created_at, created_by)
          VALUES (?1, ?2, ?3, ?4)",
@@ -677,7 +735,7 @@ pub fn insert_share(secret_id: &str, folder_id: &str, user_id: i64, now: i64) ->
 }
 
 /// Removes one share; false when there was none.
-pub fn delete_share(secret_id: &str, folder_id: &str) -> Result<bool> {
+pub fn delete_share(secret_id: &SecretId, folder_id: &FolderId) -> Result<bool> {
     let outcomes = Db::execute(vec![statement(
         "DELETE FROM secret_shares WHERE secret_id = ?1 AND folder_id = ?2",
         vec![secret_id.into(), folder_id.into()],

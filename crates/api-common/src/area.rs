@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use crate::principal::{CLIENT_ADDR_HEADER, PRINCIPAL_HEADER};
 use crate::request::{self, Query};
 use crate::response::Response;
-use crate::vault::{audit, AuditEvent, Decision};
+use crate::vault::{audit, audited_change, AuditEvent, Decision};
 use crate::{time, ApiError, Principal, Protocol, Result};
 
 /// The parts of a request an area component reads.
@@ -177,6 +177,46 @@ impl Ctx {
         purpose: &str,
         note: Option<&str>,
     ) -> Result<i64> {
+        let detail = self.audit_detail(note);
+        audit(AuditEvent {
+            actor,
+            action,
+            target,
+            decision,
+            purpose,
+            detail: &detail,
+        })
+    }
+
+    /// Runs `change` so that its write commits together with an allowed audit event for
+    /// the caller (see [`audited_change`]): a change is never committed unrecorded, and
+    /// a change that fails leaves no event.
+    pub fn audited<T>(
+        &self,
+        action: &str,
+        target: &str,
+        note: Option<&str>,
+        change: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let purpose = if self.is_write() { "write" } else { "read" };
+        let detail = self.audit_detail(note);
+        let actor = self.actor();
+        audited_change(
+            AuditEvent {
+                actor: &actor,
+                action,
+                target,
+                decision: Decision::Allow,
+                purpose,
+                detail: &detail,
+            },
+            change,
+        )
+    }
+
+    /// The detail of the caller's audit events: the client address, the credential that
+    /// acted, and `note`. Also for events committed with a change (`Db::execute_audited`).
+    pub fn audit_detail(&self, note: Option<&str>) -> String {
         let client = self.client_addr.as_deref().unwrap_or("-");
         let mut detail = format!("client={client}");
         // Under run-as the actor is the user acted as; the credential and its owner
@@ -189,14 +229,7 @@ impl Ctx {
             detail.push_str("; ");
             detail.push_str(note);
         }
-        audit(AuditEvent {
-            actor,
-            action,
-            target,
-            decision,
-            purpose,
-            detail: &detail,
-        })
+        detail
     }
 }
 

@@ -87,9 +87,13 @@ impl Db {
         Ok(Rows::from(storage::query(sql, params)?))
     }
 
-    /// Runs the statements in one transaction: all apply or none does.
+    /// Runs the statements in one transaction: all apply or none does. Inside
+    /// [`audited_change`], the first call also commits that change's audit event.
     pub fn execute(statements: Vec<Statement>) -> Result<Vec<Outcome>> {
-        Ok(storage::execute(&statements)?)
+        match PENDING_EVENT.with(|pending| pending.borrow_mut().take()) {
+            Some(event) => Ok(storage::execute_audited(&statements, &[event])?),
+            None => Ok(storage::execute(&statements)?),
+        }
     }
 
     /// Runs the statements and appends `events` to the audit trail in one transaction,
@@ -163,8 +167,28 @@ impl AuditEvent<'_> {
     }
 }
 
+thread_local! {
+    /// The event of the change [`audited_change`] is running, until a write takes it.
+    static PENDING_EVENT: std::cell::RefCell<Option<wit_audit::Event>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `change` with `event` waiting for its first [`Db::execute`], which commits the
+/// event in the same transaction as the change's statements. A change that wrote
+/// nothing yet succeeded (nothing to do) gets its event on its own; a change that
+/// failed before writing gets none. The store functions stay unaware of auditing.
+pub fn audited_change<T>(event: AuditEvent<'_>, change: impl FnOnce() -> Result<T>) -> Result<T> {
+    PENDING_EVENT.with(|pending| *pending.borrow_mut() = Some(event.to_wit()));
+    let result = change();
+    let unwritten = PENDING_EVENT.with(|pending| pending.borrow_mut().take());
+    if let (Ok(_), Some(event)) = (&result, unwritten) {
+        wit_audit::append(&event)?;
+    }
+    result
+}
+
 /// Appends an event to the audit trail on its own; returns its sequence number. A write
-/// and its event go together through [`Db::execute_audited`] instead.
+/// and its event go together through [`audited_change`] or [`Db::execute_audited`].
 pub fn audit(event: AuditEvent<'_>) -> Result<i64> {
     Ok(wit_audit::append(&event.to_wit())?)
 }

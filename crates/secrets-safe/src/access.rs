@@ -1,8 +1,20 @@
-//! Who may do what to which safe: the feature permission, then the grants on the safe
-//! (user grants and the grants of the user's active groups combine; expired grants
-//! count as none; administrators may do everything).
+//! Who may do what to which safe, folder and secret, in one place: the feature
+//! permission, then the grants on the safe (user grants and the grants of the user's
+//! active groups combine; expired grants count as none; administrators may do
+//! everything). One guard per concern: seeing a safe, acting on it, moving things
+//! between safes, naming principals.
+//!
+//! Moves. A secret lives under the grants of its safe, so moving it to another safe
+//! is taking it out of one safe (Delete there) and putting it into another (Create
+//! there): [`SECRET_MOVE`]. A folder carries its secrets, so moving a folder to
+//! another safe needs the same, plus Update on the folder's safe ([`folder_move`]).
+//! A share links a secret into a folder of another safe by the decision of a Share
+//! holder on the secret's safe; a move that would make a share link a secret into a
+//! safe nobody with Share approved needs Share on the secret's safe from the mover
+//! ([`Access::require_shares_follow`]).
 
 use crate::folders::{self, Folder};
+use crate::ids::{FolderId, SafeId};
 use crate::permissions::Flags;
 use edgesafe_api_common::area::Ctx;
 use edgesafe_api_common::principal::{LEVEL_READ, LEVEL_WRITE};
@@ -55,7 +67,7 @@ impl<'a> Access<'a> {
     }
 
     /// Effective permissions on every safe the principal has any grant on.
-    pub fn all_grants(&self) -> Result<HashMap<String, Flags>> {
+    pub fn all_grants(&self) -> Result<HashMap<SafeId, Flags>> {
         let rows = Db::query(
             GRANTS_SQL,
             &[
@@ -63,17 +75,19 @@ impl<'a> Access<'a> {
                 Value::Integer(self.principal.user_id),
             ],
         )?;
-        let mut grants: HashMap<String, Flags> = HashMap::new();
+        let mut grants: HashMap<SafeId, Flags> = HashMap::new();
         for row in rows.iter() {
             let flags = Flags::from_bits(row.i64("flags")?);
-            let entry = grants.entry(row.string("safe_id")?).or_default();
+            let entry = grants
+                .entry(SafeId::new(row.string("safe_id")?))
+                .or_default();
             *entry = entry.union(flags);
         }
         Ok(grants)
     }
 
     /// Effective permissions on one safe.
-    pub fn flags_on(&self, safe_id: &str) -> Result<Flags> {
+    pub fn flags_on(&self, safe_id: &SafeId) -> Result<Flags> {
         if self.principal.admin {
             return Ok(Flags::ALL);
         }
@@ -87,7 +101,7 @@ impl<'a> Access<'a> {
 
     /// Checks `need` on a safe: without Read the object does not exist for the caller
     /// (404); with Read but not `need`, 403.
-    pub fn require_on_safe(&self, safe_id: &str, need: Flags) -> Result<Flags> {
+    pub fn require_on_safe(&self, safe_id: &SafeId, need: Flags) -> Result<Flags> {
         let flags = self.flags_on(safe_id)?;
         if !self.can_see(flags) {
             return Err(ApiError::not_found());
@@ -99,19 +113,19 @@ impl<'a> Access<'a> {
     }
 
     /// The folder `id` (a safe or a folder), when the principal holds `need` on its safe.
-    pub fn folder(&self, id: &str, need: Flags) -> Result<Folder> {
+    pub fn folder(&self, id: &FolderId, need: Flags) -> Result<Folder> {
         let folder = folders::load(id)?.ok_or_else(ApiError::not_found)?;
         self.require_on_safe(&folder.safe_id, need)?;
         Ok(folder)
     }
 
     /// Safe ids the principal may read, with their flags (every safe for an admin).
-    pub fn readable_safes(&self) -> Result<HashMap<String, Flags>> {
+    pub fn readable_safes(&self) -> Result<HashMap<SafeId, Flags>> {
         if self.principal.admin {
             let rows = Db::query("SELECT id FROM folders WHERE parent_id IS NULL", &[])?;
             return rows
                 .iter()
-                .map(|r| Ok((r.string("id")?, Flags::ALL)))
+                .map(|r| Ok((SafeId::new(r.string("id")?), Flags::ALL)))
                 .collect();
         }
         Ok(self
@@ -119,6 +133,201 @@ impl<'a> Access<'a> {
             .into_iter()
             .filter(|(_, f)| self.can_see(*f))
             .collect())
+    }
+}
+
+/// The caller's flags on every safe he may read, read once per request for routes
+/// that look at many objects (lists, moves, a secret seen through its shares).
+pub struct SafeView {
+    safes: HashMap<SafeId, Flags>,
+    /// Administrators read every safe; lists then need no safe filter at all.
+    pub all: bool,
+}
+
+impl SafeView {
+    pub fn flags(&self, safe: &SafeId) -> Flags {
+        self.safes.get(safe).copied().unwrap_or_default()
+    }
+
+    pub fn can_read(&self, safe: &SafeId) -> bool {
+        self.flags(safe).contains(Flags::READ)
+    }
+
+    /// A secret is visible through its own safe or any safe it is shared into.
+    pub fn can_see_secret<'s>(
+        &self,
+        own: &SafeId,
+        shared_into: impl IntoIterator<Item = &'s SafeId>,
+    ) -> bool {
+        self.can_read(own) || shared_into.into_iter().any(|safe| self.can_read(safe))
+    }
+
+    /// The ids of the safes the caller may read.
+    pub fn safe_ids(&self) -> Vec<String> {
+        self.safes.keys().map(SafeId::to_string).collect()
+    }
+}
+
+impl Access<'_> {
+    pub fn safe_view(&self) -> Result<SafeView> {
+        Ok(SafeView {
+            safes: self.readable_safes()?,
+            all: self.principal.admin,
+        })
+    }
+
+    /// Moving `folder` below `destination` (both already visible to the caller): the
+    /// flags of [`folder_move`] on the two safes, 403 without them.
+    pub fn require_folder_move(&self, folder: &Folder, destination: &Folder) -> Result<()> {
+        let needs = folder_move(folder.safe_id != destination.safe_id);
+        self.require_on_safe(&folder.safe_id, needs.leaving)?;
+        self.require_on_safe(&destination.safe_id, needs.entering)?;
+        Ok(())
+    }
+
+    /// The safes on which the caller holds Share, for a move to re-check in its own
+    /// statement; `None` when he holds it everywhere (an administrator).
+    pub fn share_approved(&self) -> Result<Option<Vec<SafeId>>> {
+        if self.principal.admin {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.readable_safes()?
+                .into_iter()
+                .filter(|(_, flags)| flags.contains(Flags::SHARE))
+                .map(|(safe, _)| safe)
+                .collect(),
+        ))
+    }
+
+    /// A move is about to make shares link secrets of `secret_safes` into folders of
+    /// other safes than before: the caller needs Share on each of those safes, as for
+    /// making the share (403).
+    pub fn require_shares_follow(&self, secret_safes: &[SafeId]) -> Result<()> {
+        for safe in secret_safes {
+            if !self.flags_on(safe)?.contains(Flags::SHARE) {
+                return Err(ApiError::forbidden());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Naming principals (a secret's owners, a folder's group, a grant on a safe). A
+/// non-administrator learns nothing about users and groups he cannot see, so he may
+/// name only himself, the active groups he is in and their members, and principals
+/// holding a grant on a safe he can read (he sees those in its permissions already);
+/// anyone else is added through an administrator. Any other id,
+/// existing or not, must get one and the same answer from the caller of these guards.
+/// An administrator may name any user that has not been removed and any group.
+impl Access<'_> {
+    pub fn may_name_user(&self, user_id: i64) -> Result<bool> {
+        if !self.principal.admin
+            && user_id != self.principal.user_id
+            && !self.shares_a_group_with(user_id)?
+            && !self.granted_where_seen(0, user_id)?
+        {
+            return Ok(false);
+        }
+        let rows = Db::query(
+            "SELECT 1 AS found FROM users WHERE id = ?1 AND removed = 0",
+            &[Value::Integer(user_id)],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
+    pub fn may_name_group(&self, group_id: i64) -> Result<bool> {
+        if !self.principal.admin
+            && !self.principal.groups.contains(&group_id)
+            && !self.granted_where_seen(1, group_id)?
+        {
+            return Ok(false);
+        }
+        let rows = Db::query(
+            "SELECT 1 AS found FROM user_groups WHERE id = ?1",
+            &[Value::Integer(group_id)],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Whether `user_id` is a member of one of the caller's active groups.
+    fn shares_a_group_with(&self, user_id: i64) -> Result<bool> {
+        let groups = serde_json::to_string(&self.principal.groups)
+            .map_err(|_| ApiError::internal("serializing group ids"))?;
+        let rows = Db::query(
+            "SELECT 1 AS found FROM group_members
+              WHERE user_id = ?1 AND group_id IN (SELECT value FROM json_each(?2))
+              LIMIT 1",
+            &[Value::Integer(user_id), Value::Text(groups)],
+        )?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Whether the principal (type 0 user, 1 group) holds a grant, expired or not, on
+    /// a safe the caller can read.
+    fn granted_where_seen(&self, principal_type: i64, id: i64) -> Result<bool> {
+        let seen: Vec<String> = self
+            .readable_safes()?
+            .into_keys()
+            .map(|s| s.to_string())
+            .collect();
+        let seen =
+            serde_json::to_string(&seen).map_err(|_| ApiError::internal("serializing safe ids"))?;
+        let rows = Db::query(
+            "SELECT 1 AS found FROM safe_permissions
+              WHERE principal_type = ?1 AND principal_id = ?2
+                AND safe_id IN (SELECT value FROM json_each(?3))
+              LIMIT 1",
+            &[
+                Value::Integer(principal_type),
+                Value::Integer(id),
+                Value::Text(seen),
+            ],
+        )?;
+        Ok(!rows.is_empty())
+    }
+}
+
+/// What a move needs on the safe it leaves and on the safe it enters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MoveNeeds {
+    pub leaving: Flags,
+    pub entering: Flags,
+}
+
+/// A secret: Delete where it lives and Create where it goes, also within one safe.
+pub const SECRET_MOVE: MoveNeeds = MoveNeeds {
+    leaving: Flags::DELETE,
+    entering: Flags::CREATE,
+};
+
+/// Moving a secret from the safe `from` into the safe `to` leaves its shares where
+/// they are: a share into a folder of a third safe would then link a secret of `to`
+/// there, which needs Share on `to` from the mover (`flags_on_to`), as making that
+/// share would. Within one safe, or with shares only into `to`, nothing crosses.
+pub fn shares_follow_secret<'s>(
+    from: &SafeId,
+    to: &SafeId,
+    flags_on_to: Flags,
+    share_safes: impl IntoIterator<Item = &'s SafeId>,
+) -> bool {
+    from == to || flags_on_to.contains(Flags::SHARE) || share_safes.into_iter().all(|s| s == to)
+}
+
+/// A folder: Update on its safe; to another safe, also what moving each of its secrets
+/// needs ([`SECRET_MOVE`]), whether it holds secrets now or not (one may be created in
+/// it while it moves, and an empty folder leaving a safe is still taken out of it).
+pub const fn folder_move(across_safes: bool) -> MoveNeeds {
+    if across_safes {
+        MoveNeeds {
+            leaving: Flags::UPDATE.union(SECRET_MOVE.leaving),
+            entering: SECRET_MOVE.entering,
+        }
+    } else {
+        MoveNeeds {
+            leaving: Flags::UPDATE,
+            entering: Flags::READ,
+        }
     }
 }
 
@@ -135,4 +344,39 @@ pub fn feature_access<'a>(ctx: &'a Ctx, action: &str, target: &str) -> Result<Ac
             );
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moving_to_another_safe_needs_what_moving_each_secret_needs() {
+        let across = folder_move(true);
+        assert!(across.leaving.contains(SECRET_MOVE.leaving));
+        assert!(across.leaving.contains(Flags::UPDATE));
+        assert!(across.entering.contains(SECRET_MOVE.entering));
+        let within = folder_move(false);
+        assert_eq!(within.leaving, Flags::UPDATE);
+        assert!(!within.leaving.contains(Flags::DELETE));
+    }
+
+    #[test]
+    fn a_secret_takes_its_shares_to_another_safe_only_with_share_there() {
+        let [a, b, c] = ["a", "b", "c"].map(SafeId::new);
+        let create = Flags::READ.union(Flags::CREATE);
+        assert!(shares_follow_secret(&a, &b, create, []));
+        assert!(shares_follow_secret(&a, &b, create, [&b]));
+        assert!(!shares_follow_secret(&a, &b, create, [&c]));
+        assert!(shares_follow_secret(
+            &a,
+            &b,
+            create.union(Flags::SHARE),
+            [&c]
+        ));
+        assert!(
+            shares_follow_secret(&b, &b, create, [&c]),
+            "no safe changes"
+        );
+    }
 }

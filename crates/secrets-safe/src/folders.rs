@@ -1,14 +1,15 @@
 //! Reading the folder tree: one folder, and the `Safe/Folder/...` paths clients match on.
 
+use crate::ids::{FolderId, SafeId};
 use edgesafe_api_common::vault::{Db, Row, Value};
 use edgesafe_api_common::Result;
 use std::collections::HashMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Folder {
-    pub id: String,
-    pub parent_id: Option<String>,
-    pub safe_id: String,
+    pub id: FolderId,
+    pub parent_id: Option<FolderId>,
+    pub safe_id: SafeId,
     pub name: String,
     pub description: String,
     pub owner_user_id: Option<i64>,
@@ -27,9 +28,9 @@ impl Folder {
 
     pub fn from_row(row: &Row<'_>) -> Result<Self> {
         Ok(Self {
-            id: row.string("id")?,
-            parent_id: row.opt_str("parent_id")?.map(str::to_owned),
-            safe_id: row.string("safe_id")?,
+            id: FolderId::new(row.string("id")?),
+            parent_id: row.opt_str("parent_id")?.map(FolderId::new),
+            safe_id: SafeId::new(row.string("safe_id")?),
             name: row.string("name")?,
             description: row.string("description")?,
             owner_user_id: row.opt_i64("owner_user_id")?,
