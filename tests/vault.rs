@@ -124,9 +124,10 @@ fn state_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = files(dir);
     // SQLite's shared-memory index, and the empty write-ahead log it creates when any
     // reader opens a database in WAL mode, hold no data.
-    out.retain(|(name, bytes)| {
-        !name.ends_with("-shm") && !(name.ends_with("-wal") && bytes.is_empty())
-    });
+    let no_data = |name: &str, bytes: &[u8]| {
+        name.ends_with("-shm") || (name.ends_with("-wal") && bytes.is_empty())
+    };
+    out.retain(|(name, bytes)| !no_data(name, bytes));
     out.sort();
     out
 }
