@@ -61,26 +61,11 @@ fn private_components_are_not_reachable_from_outside() {
     // A request from outside that names a component's internal host is refused as Spin
     // refuses it: the connection closes without an answer.
     for host in ["identity.spin.internal", "gateway.spin.internal"] {
-        let answer = raw_exchange(
-            &app,
-            &format!("GET {V3}/Users HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
-        );
+        let answer = app.raw_exchange(&format!(
+            "GET {V3}/Users HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        ));
         assert!(answer.is_empty(), "{host}: {answer}");
     }
-}
-
-/// Writes `request` on a fresh connection and reads until the server closes it.
-fn raw_exchange(app: &TestApp, request: &str) -> String {
-    use std::io::{Read, Write};
-    let addr = app.base().trim_start_matches("http://").to_string();
-    let mut stream = std::net::TcpStream::connect(addr).expect("connects");
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .expect("timeout");
-    stream.write_all(request.as_bytes()).expect("writes");
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    String::from_utf8_lossy(&answer).into_owned()
 }
 
 #[test]

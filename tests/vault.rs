@@ -124,9 +124,14 @@ fn state_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = files(dir);
     // SQLite's shared-memory index, and the empty write-ahead log it creates when any
     // reader opens a database in WAL mode, hold no data.
-    out.retain(|(name, bytes)| {
-        !name.ends_with("-shm") && !(name.ends_with("-wal") && bytes.is_empty())
-    });
+    // Nor do the host's logs (`spin up` writes components' output under `logs/`).
+    let no_data = |name: &str, bytes: &[u8]| {
+        name.ends_with("-shm")
+            || (name.ends_with("-wal") && bytes.is_empty())
+            || name.ends_with("spin-up.log")
+            || name.contains("/logs/")
+    };
+    out.retain(|(name, bytes)| !no_data(name, bytes));
     out.sort();
     out
 }

@@ -315,6 +315,20 @@ impl TestApp {
         send(&self.base(), method, path, headers, body)
     }
 
+    /// Writes `request` (raw HTTP/1.1) on a fresh connection and reads until the server
+    /// closes it: for what a client library would not send, or answers it cannot read.
+    pub fn raw_exchange(&self, request: &str) -> String {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(self.addr()).expect("connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        stream.write_all(request.as_bytes()).expect("writes");
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
         self.send("GET", path, headers, None)
     }
