@@ -17,19 +17,12 @@ fn token(session: &Session) -> String {
 }
 
 fn call(app: &TestApp, auth: &str, method: &str, path: &str, body: Option<Value>) -> Reply {
-    let url = format!("{V2}/{path}");
-    match body {
-        Some(body) => app.send(
-            method,
-            &url,
-            &[
-                ("Authorization", auth),
-                ("Content-Type", "application/json"),
-            ],
-            Some(body.to_string().as_bytes()),
-        ),
-        None => app.send(method, &url, &[("Authorization", auth)], None),
-    }
+    app.send_json(
+        method,
+        &format!("{V2}/{path}"),
+        ("Authorization", auth),
+        body,
+    )
 }
 
 fn assert_success(reply: &Reply, what: &str) -> Value {

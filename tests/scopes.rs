@@ -53,19 +53,12 @@ fn call(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> Reply {
-    let url = format!("{V3}/{path}");
-    match body {
-        Some(body) => app.send(
-            method,
-            &url,
-            &[
-                ("Authorization", auth),
-                ("Content-Type", "application/json"),
-            ],
-            Some(body.to_string().as_bytes()),
-        ),
-        None => app.send(method, &url, &[("Authorization", auth)], None),
-    }
+    app.send_json(
+        method,
+        &format!("{V3}/{path}"),
+        ("Authorization", auth),
+        body,
+    )
 }
 
 fn assert_forbidden_v3(reply: &Reply, what: &str) {

@@ -518,18 +518,31 @@ impl TestApp {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Reply {
-        let url = format!("{V3}/{path}");
+        self.send_json(
+            method,
+            &format!("{V3}/{path}"),
+            ("Cookie", &session.cookie),
+            body,
+        )
+    }
+
+    /// A call to `url` (a path from the root) with one credential header (`Cookie`,
+    /// `Authorization`, ...) and, when there is one, a JSON body.
+    pub fn send_json(
+        &self,
+        method: &str,
+        url: &str,
+        credential: (&str, &str),
+        body: Option<serde_json::Value>,
+    ) -> Reply {
         match body {
             Some(json) => self.send(
                 method,
-                &url,
-                &[
-                    ("Cookie", &session.cookie),
-                    ("Content-Type", "application/json"),
-                ],
+                url,
+                &[credential, ("Content-Type", "application/json")],
                 Some(json.to_string().as_bytes()),
             ),
-            None => self.send(method, &url, &[("Cookie", &session.cookie)], None),
+            None => self.send(method, url, &[credential], None),
         }
     }
 
