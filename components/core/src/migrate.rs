@@ -29,17 +29,21 @@ pub fn latest() -> u32 {
     MIGRATIONS.last().map_or(0, |m| m.version)
 }
 
-/// The migrations after `applied`, in order.
-pub fn pending(applied: u32) -> &'static [Migration] {
-    let first = MIGRATIONS.partition_point(|m| m.version <= applied);
-    &MIGRATIONS[first..]
+/// The migrations not in `applied`, in order. By set rather than by the highest number:
+/// a migration numbered below one already applied (branches landing out of order) still
+/// runs.
+pub fn pending(applied: &[u32]) -> Vec<&'static Migration> {
+    MIGRATIONS
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .collect()
 }
 
 pub fn ensure_current(db: &Db) -> Result<(), VaultError> {
-    let applied = match recorded_version(db) {
+    let (applied, known_applied) = match recorded(db) {
         Ok(v) => v,
         // A new database: `schema_migrations` is created below.
-        Err(VaultError::Invalid(m)) if m.contains("no such table") => 0,
+        Err(VaultError::Invalid(m)) if m.contains("no such table") => (0, 0),
         Err(e) => return Err(e),
     };
     // The keys before anything else: a vault no configured KEK opens stays untouched.
@@ -47,7 +51,7 @@ pub fn ensure_current(db: &Db) -> Result<(), VaultError> {
     // WAL lets readers run beside the writer; it persists in the file, so this only
     // writes once, and only to a vault whose keys opened.
     db.run("PRAGMA journal_mode = WAL", &[])?;
-    if applied >= latest() {
+    if applied >= latest() && known_applied >= MIGRATIONS.len() {
         if applied > latest() {
             eprintln!(
                 "edgesafe-core: database schema {applied} is newer than this build's {}",
@@ -64,8 +68,8 @@ pub fn ensure_current(db: &Db) -> Result<(), VaultError> {
                 applied_at INTEGER NOT NULL)",
             &[],
         )?;
-        let applied = recorded_version(db)?;
-        let todo = pending(applied);
+        let (applied, _) = recorded(db)?;
+        let todo = pending(&recorded_versions(db)?);
         if todo.is_empty() {
             return Ok(false);
         }
@@ -81,10 +85,34 @@ pub fn ensure_current(db: &Db) -> Result<(), VaultError> {
     Ok(())
 }
 
-fn recorded_version(db: &Db) -> Result<u32, VaultError> {
-    let result = db.run("SELECT MAX(version) FROM schema_migrations", &[])?;
+fn recorded_versions(db: &Db) -> Result<Vec<u32>, VaultError> {
+    let result = db.run("SELECT version FROM schema_migrations", &[])?;
+    Ok(result
+        .rows
+        .iter()
+        .filter_map(|row| match row.values.first() {
+            Some(Value::Integer(v)) => u32::try_from(*v).ok(),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The highest recorded version, and how many recorded versions this build knows of
+/// (one query: the steady state's only schema check).
+fn recorded(db: &Db) -> Result<(u32, usize), VaultError> {
+    let result = db.run(
+        "SELECT MAX(version), TOTAL(version <= ?) FROM schema_migrations",
+        &[Value::Integer(i64::from(latest()))],
+    )?;
     let version = first_integer(&result, 0).unwrap_or(0);
-    u32::try_from(version).map_err(|_| VaultError::io("schema_migrations holds a bad version"))
+    let known = match result.rows.first().and_then(|r| r.values.get(1)) {
+        Some(Value::Real(n)) => *n as usize,
+        Some(Value::Integer(n)) => usize::try_from(*n).unwrap_or(0),
+        _ => 0,
+    };
+    let version = u32::try_from(version)
+        .map_err(|_| VaultError::io("schema_migrations holds a bad version"))?;
+    Ok((version, known))
 }
 
 fn apply(db: &Db, m: &Migration, now: i64) -> Result<(), VaultError> {
@@ -125,9 +153,14 @@ mod tests {
 
     #[test]
     fn pending_skips_what_is_applied() {
-        assert_eq!(pending(0).len(), MIGRATIONS.len());
-        assert!(pending(latest()).is_empty());
-        assert!(pending(latest() + 5).is_empty());
-        assert_eq!(pending(0)[0].version, 1);
+        let all: Vec<u32> = MIGRATIONS.iter().map(|m| m.version).collect();
+        assert_eq!(pending(&[]).len(), MIGRATIONS.len());
+        assert!(pending(&all).is_empty());
+        assert_eq!(pending(&[])[0].version, 1);
+        // One landed out of order: only it is pending.
+        let without_second: Vec<u32> = all.iter().copied().filter(|v| *v != all[1]).collect();
+        let todo = pending(&without_second);
+        assert_eq!(todo.len(), 1);
+        assert_eq!(todo[0].version, all[1]);
     }
 }
