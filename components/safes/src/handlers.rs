@@ -129,14 +129,15 @@ pub fn put_safe(ctx: &Ctx, id: &str) -> Result<Response> {
     let safe = authorized_safe(ctx, &access, id, Flags::UPDATE, SAFE_UPDATE)?;
     let fields = ctx.json::<SafeIn>()?.validate()?;
     refuse_seen_name(&access, &fields.name, Some(&safe.safe_id))?;
-    store::update_safe(
-        &safe.id,
-        &fields.name,
-        fields.description.as_deref(),
-        access.principal.user_id,
-        ctx.now,
-    )?;
-    ctx.audit(SAFE_UPDATE, &safe_target(&safe.id), Decision::Allow, None);
+    ctx.audited(SAFE_UPDATE, &safe_target(&safe.id), None, || {
+        store::update_safe(
+            &safe.id,
+            &fields.name,
+            fields.description.as_deref(),
+            access.principal.user_id,
+            ctx.now,
+        )
+    })?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -149,8 +150,9 @@ pub fn delete_safe(ctx: &Ctx, id: &str) -> Result<Response> {
     if store::safe_holds_secrets(&safe.id)? {
         return Err(ApiError::conflict(store::HOLDS_SECRETS));
     }
-    store::delete_safe(&safe.id)?;
-    ctx.audit(SAFE_DELETE, &safe_target(&safe.id), Decision::Allow, None);
+    ctx.audited(SAFE_DELETE, &safe_target(&safe.id), None, || {
+        store::delete_safe(&safe.id)
+    })?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
