@@ -131,9 +131,11 @@ fn a_thousand_connections_are_answered_or_asked_to_retry() {
 
 #[test]
 fn requests_wait_for_a_busy_pool_and_a_full_queue_is_asked_to_retry() {
-    // A pool for one chain (the fixture's front calling back), a queue of one.
+    // A pool for one chain (the fixture's front calling back), a queue of one. The busy
+    // request holds the pool until its deadline; 5 s leaves the others time to line up
+    // even while the thousand-connection test beside this one loads the machine.
     let limits = edgesafe_runner::Limits {
-        request_timeout: Some(Duration::from_secs(1)),
+        request_timeout: Some(Duration::from_secs(5)),
         max_instances: 3,
         max_queued_requests: 1,
         ..Default::default()
