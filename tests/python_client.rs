@@ -38,19 +38,24 @@ fn python() -> PathBuf {
     python
 }
 
-#[test]
-fn the_official_python_library_works_unchanged() {
-    let python = python();
-    let app = TestApp::start();
-    let admin = app.admin();
+/// An OAuth client of the administrator's, as `{ClientId, ClientSecret, ...}`.
+fn oauth_client(app: &TestApp, admin: &edgesafe_tests::Session) -> serde_json::Value {
     let client = app.v3(
-        &admin,
+        admin,
         "POST",
         "Users/1/ApiKeys",
         Some(serde_json::json!({"Kind": "OAuthClient"})),
     );
     assert_eq!(client.status, 201, "{client:?}");
-    let client = client.json();
+    client.json()
+}
+
+#[test]
+fn the_official_python_library_works_unchanged() {
+    let python = python();
+    let app = TestApp::start();
+    let admin = app.admin();
+    let client = oauth_client(&app, &admin);
     let other = app.user_with_feature(&admin, "reader", 1);
 
     let out = Command::new(python)
@@ -83,14 +88,7 @@ fn ps_cli_user_audits_work_unchanged() {
     let ps_cli = python.with_file_name("ps-cli");
     let app = TestApp::start();
     let admin = app.admin();
-    let client = app.v3(
-        &admin,
-        "POST",
-        "Users/1/ApiKeys",
-        Some(serde_json::json!({"Kind": "OAuthClient"})),
-    );
-    assert_eq!(client.status, 201, "{client:?}");
-    let client = client.json();
+    let client = oauth_client(&app, &admin);
     let home = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         let out = Command::new(&ps_cli)
