@@ -65,7 +65,10 @@ fn connection(base: String, session: Session, secret: String, until: Instant) ->
         match status {
             200 if reading && body.contains(VALUE) => tally.ok += 1,
             200 if !reading && body.contains("\"UserName\":\"admin\"") => tally.ok += 1,
-            503 if retry_after.is_some() => tally.refused += 1,
+            // Turned away in the v3 error shape that both routes speak.
+            503 if retry_after.is_some() && body.contains("\"Code\":\"unavailable\"") => {
+                tally.refused += 1
+            }
             _ => tally.wrong.push(format!("{status} {retry_after:?} {body}")),
         }
     }
@@ -173,4 +176,95 @@ fn requests_wait_for_a_busy_pool_and_a_full_queue_is_asked_to_retry() {
     let waited = waiting.join().unwrap();
     assert_eq!(waited.status, 200, "{waited:?}");
     assert_eq!(app.get("/ok", &[]).text(), "ok");
+}
+
+#[test]
+fn a_request_the_pool_cannot_take_is_turned_away_in_its_protocols_words() {
+    // Two chains: one serves, one is kept back for turning requests away; no queue.
+    let limits = edgesafe_runner::Limits {
+        max_instances: 16,
+        max_queued_requests: 0,
+        queue_timeout: Duration::ZERO,
+        ..Default::default()
+    };
+    let app = TestApp::with_limits(&edgesafe_tests::root().join("spin.toml"), &[], limits);
+    assert_eq!(app.app().concurrent_requests(), 1);
+    let admin = app.admin();
+    let safe = app.create_safe(&admin, "turned away");
+    let secret = app.create_text_secret(&admin, &safe, "busy", VALUE);
+
+    // What a 503 of each protocol looks like: its error code where its clients read it.
+    type Shape = fn(&serde_json::Value) -> &serde_json::Value;
+    let v3: Shape = |body| &body["Code"];
+    let v2: Shape = |body| &body["code"];
+    let kv: Shape = |body| &body["error"]["code"];
+    let bearer = format!("Bearer {ADMIN_KEY}");
+    let routes = [
+        (
+            format!("{V3}/secrets-safe/secrets/{secret}/text"),
+            ("Cookie", admin.cookie.clone()),
+            v3,
+        ),
+        (
+            "/api/v2/session".to_string(),
+            ("Authorization", bearer.clone()),
+            v2,
+        ),
+        (
+            "/api/secrets/whoami".to_string(),
+            ("Authorization", bearer),
+            kv,
+        ),
+    ];
+    let clients: Vec<_> = (0..48)
+        .map(|i| {
+            let (path, (name, value), shape) = routes[i % routes.len()].clone();
+            let base = app.base();
+            std::thread::spawn(move || {
+                let mut refused = 0;
+                for _ in 0..10 {
+                    let reply = edgesafe_tests::send(&base, "GET", &path, &[(name, &value)], None);
+                    match reply.status {
+                        200 => {}
+                        503 => {
+                            assert_eq!(reply.header("retry-after"), Some("1"), "{path}");
+                            assert_eq!(shape(&reply.json()), "unavailable", "{path}: {reply:?}");
+                            refused += 1;
+                        }
+                        _ => panic!("{path}: {reply:?}"),
+                    }
+                }
+                (path, refused)
+            })
+        })
+        .collect();
+    let mut refused_per_route = std::collections::BTreeMap::new();
+    for client in clients {
+        let (path, refused) = client.join().expect("a client");
+        *refused_per_route.entry(path).or_insert(0) += refused;
+    }
+    eprintln!("turned away per route: {refused_per_route:?}");
+    assert!(
+        refused_per_route.values().all(|&n| n > 0),
+        "every protocol was turned away at least once: {refused_per_route:?}"
+    );
+
+    // The secret read under the session still answers the value once the load is gone.
+    let read = app.v3(
+        &admin,
+        "GET",
+        &format!("secrets-safe/secrets/{secret}/text"),
+        None,
+    );
+    assert_eq!(read.status, 200, "{read:?}");
+    assert_eq!(read.json()["Text"], VALUE);
+    // Only the runner says a request is turned away: a client's header is dropped.
+    let pretend = app.get(
+        "/api/v2/session",
+        &[
+            ("Authorization", ADMIN_KEY),
+            ("edgesafe-runner-overloaded", "1"),
+        ],
+    );
+    assert_eq!(pretend.status, 200, "{pretend:?}");
 }

@@ -4,6 +4,11 @@
 //! of chains that fit the instance pool); the chained calls it makes ride on that
 //! admission and on its deadline. When every chain is taken, a request waits its turn
 //! in a bounded queue; a full queue, or a wait past its bound, is [`Overloaded`].
+//!
+//! A few chains are kept back to turn requests away in the app's own words: a request
+//! that cannot be admitted runs on one of them with [`OVERLOADED_HEADER`] set, so the
+//! entry component answers 503 in its protocol's error shape, and any call it chains
+//! is refused at once. Only when those are taken too does the runner answer 503 itself.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -42,8 +47,21 @@ impl std::fmt::Display for TimedOut {
 
 impl std::error::Error for TimedOut {}
 
+/// The header a turned-away request carries to its entry component: the seconds the
+/// client is asked to wait (edgesafe's gateway reads it; Spin has no such header).
+pub const OVERLOADED_HEADER: &str = "edgesafe-runner-overloaded";
+
+/// Seconds a client is asked to wait after a 503.
+pub const RETRY_AFTER_SECONDS: u64 = 1;
+
+/// How long a turned-away request may wait for a chain to be turned away on: a refusal
+/// takes a millisecond, so only a machine in trouble waits that long.
+const REFUSAL_WAIT: Duration = Duration::from_secs(5);
+
 pub struct Admission {
     chains: Arc<Semaphore>,
+    /// Chains kept back for turning requests away (see the module's comment).
+    refusals: Arc<Semaphore>,
     capacity: AtomicUsize,
     queued: AtomicUsize,
     max_queued: usize,
@@ -54,6 +72,7 @@ impl Admission {
     pub fn new(chains: usize, max_queued: usize, max_wait: Duration) -> Self {
         Self {
             chains: Arc::new(Semaphore::new(chains)),
+            refusals: Arc::new(Semaphore::new(0)),
             capacity: AtomicUsize::new(chains),
             queued: AtomicUsize::new(0),
             max_queued,
@@ -61,10 +80,14 @@ impl Admission {
         }
     }
 
-    /// Makes room for `chains` more chains.
+    /// Makes room for `chains` more chains, a sixteenth of them (at least one, when
+    /// there are two or more) kept back for turning requests away.
     pub fn open(&self, chains: usize) {
-        self.chains.add_permits(chains);
-        self.capacity.fetch_add(chains, Ordering::AcqRel);
+        let kept_back = if chains >= 2 { chains.div_ceil(16) } else { 0 };
+        self.refusals.add_permits(kept_back);
+        self.chains.add_permits(chains - kept_back);
+        self.capacity
+            .fetch_add(chains - kept_back, Ordering::AcqRel);
     }
 
     /// How many chains may run at once.
@@ -95,6 +118,15 @@ impl Admission {
             _ => Err(Overloaded),
         }
     }
+
+    /// A chain kept back for turning one request away, once [`Admission::admit`] has
+    /// refused it; `None` when those are all taken too.
+    pub async fn refusal(&self) -> Option<OwnedSemaphorePermit> {
+        tokio::time::timeout(REFUSAL_WAIT, self.refusals.clone().acquire_owned())
+            .await
+            .ok()?
+            .ok()
+    }
 }
 
 /// A place in the queue, given back however the wait ends (a client that hangs up
@@ -123,6 +155,8 @@ impl Drop for QueuePlace<'_> {
 #[derive(Clone)]
 pub struct Chain {
     pub deadline: Option<Instant>,
+    /// Admitted only to be turned away: the calls it chains are refused.
+    pub turning_away: bool,
     _admitted: Option<Arc<OwnedSemaphorePermit>>,
 }
 
@@ -130,7 +164,16 @@ impl Chain {
     pub fn new(timeout: Option<Duration>, admitted: OwnedSemaphorePermit) -> Self {
         Self {
             deadline: timeout.map(|t| Instant::now() + t),
+            turning_away: false,
             _admitted: Some(Arc::new(admitted)),
+        }
+    }
+
+    /// A chain on which a request that could not be admitted is turned away.
+    pub fn turning_away(timeout: Option<Duration>, kept_back: OwnedSemaphorePermit) -> Self {
+        Self {
+            turning_away: true,
+            ..Self::new(timeout, kept_back)
         }
     }
 
@@ -138,6 +181,7 @@ impl Chain {
     pub fn unbounded() -> Self {
         Self {
             deadline: None,
+            turning_away: false,
             _admitted: None,
         }
     }
@@ -183,6 +227,29 @@ mod tests {
             "the waiting one gets the freed chain"
         );
         assert_eq!(admission.queued.load(Ordering::Acquire), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sixteenth_of_the_chains_is_kept_back_for_turning_requests_away() {
+        let admission = Admission::new(0, 0, Duration::ZERO);
+        admission.open(32);
+        assert_eq!(admission.capacity(), 30);
+        let mut held = Vec::new();
+        for _ in 0..30 {
+            held.push(admission.admit().await.expect("a chain"));
+        }
+        assert!(admission.admit().await.is_err());
+        let first = admission.refusal().await.expect("one kept back");
+        let _second = admission.refusal().await.expect("two kept back");
+        assert!(admission.refusal().await.is_none(), "only two");
+        drop(first);
+        assert!(admission.refusal().await.is_some());
+
+        // One chain is all there is: nothing is kept back from it.
+        let single = Admission::new(0, 0, Duration::ZERO);
+        single.open(1);
+        assert_eq!(single.capacity(), 1);
+        assert!(single.refusal().await.is_none());
     }
 
     #[tokio::test(start_paused = true)]

@@ -3,7 +3,7 @@
 //! store (Spin's model: no guest state survives a request), admitted for its whole
 //! chain of calls and bounded by the chain's deadline.
 
-use crate::admission::{Admission, Chain, TimedOut};
+use crate::admission::{Admission, Chain, TimedOut, OVERLOADED_HEADER, RETRY_AFTER_SECONDS};
 use crate::cache::CompileCache;
 use crate::clock::Clock;
 use crate::compose::{self, Dependency};
@@ -326,15 +326,28 @@ impl App {
     pub async fn handle_public<B>(
         self: &Arc<Self>,
         route: &RouteMatch,
-        request: Request<B>,
+        mut request: Request<B>,
         client_addr: &str,
     ) -> Result<Response<HyperOutgoingBody>>
     where
         B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
-        let admitted = self.admission.admit().await?;
-        let chain = Chain::new(self.limits.request_timeout, admitted);
+        let timeout = self.limits.request_timeout;
+        let chain = match self.admission.admit().await {
+            Ok(admitted) => Chain::new(timeout, admitted),
+            Err(overloaded) => match self.admission.refusal().await {
+                Some(kept_back) => Chain::turning_away(timeout, kept_back),
+                None => return Err(overloaded.into()),
+            },
+        };
+        // Only the runner says a request is turned away.
+        request.headers_mut().remove(OVERLOADED_HEADER);
+        if chain.turning_away {
+            request
+                .headers_mut()
+                .insert(OVERLOADED_HEADER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
         let (parts, body) = request.into_parts();
         let (body, watch) = WatchedBody::new(body);
         let mut request = Request::from_parts(parts, body);

@@ -95,6 +95,10 @@ impl WasiHttpHooks for OutboundHooks {
             if !app.has_component(component) {
                 return Err(Error::DestinationNotFound);
             }
+            // A request being turned away holds no instances for a second hop.
+            if chain.turning_away {
+                return Err(Error::ConnectionRefused);
+            }
             let response = app
                 .handle_chained(component, request, chain)
                 .await

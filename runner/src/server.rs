@@ -2,7 +2,7 @@
 //! `--max-connections` of them, each with a header-read timeout; a clean shutdown on
 //! Ctrl-C / SIGTERM that lets requests in flight finish.
 
-use crate::admission::{Overloaded, TimedOut};
+use crate::admission::{Overloaded, TimedOut, RETRY_AFTER_SECONDS};
 use crate::app::App;
 use anyhow::Result;
 use bytes::Bytes;
@@ -30,11 +30,9 @@ fn plain(status: http::StatusCode, text: &'static str) -> http::Response<Respons
     response
 }
 
-/// Seconds a client is asked to wait after a 503.
-const RETRY_AFTER_SECONDS: &str = "1";
-
 /// The runner's own answer when a request cannot run: it cannot know the app's
-/// protocols, so one generic JSON shape for all.
+/// protocols, so one generic JSON shape for all. (A request the pool cannot take is
+/// first offered to the app to turn away in its own words: see `admission.rs`.)
 fn refusal(error: &anyhow::Error) -> http::Response<ResponseBody> {
     let (status, code, message) = if error.is::<Overloaded>() {
         (
@@ -73,7 +71,7 @@ fn refusal(error: &anyhow::Error) -> http::Response<ResponseBody> {
     if status == http::StatusCode::SERVICE_UNAVAILABLE {
         headers.insert(
             http::header::RETRY_AFTER,
-            http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            http::HeaderValue::from(RETRY_AFTER_SECONDS),
         );
     }
     // A body left half-read cannot be followed by another request.

@@ -13,6 +13,7 @@ pub mod scopes;
 
 use std::time::Instant;
 
+use edgesafe_api_common::error::OVERLOADED_HEADER;
 use edgesafe_api_common::vault::{audit, AuditEvent, Decision};
 use edgesafe_api_common::{failed_sign_ins, time, ApiError, Principal, Protocol};
 use spin_sdk::http::{Headers, IncomingRequest, Method, OutgoingResponse, ResponseOutparam};
@@ -69,6 +70,9 @@ async fn serve(
     };
     let mut user = None;
     let result = async {
+        if let Some(retry_after) = overloaded(&request) {
+            return Err(ApiError::overloaded(retry_after));
+        }
         let (area, rule) = routes::route(protocol, &segments).ok_or_else(ApiError::not_found)?;
         let needs = match scopes::lookup(protocol, &method.to_string(), &segments) {
             Lookup::Found(needs) => needs,
@@ -150,6 +154,17 @@ async fn serve(
     .await;
     let reply = result.unwrap_or_else(|e| Reply::from(e.to_response(protocol)));
     (reply, user)
+}
+
+/// The seconds to ask the client to wait when the host admitted this request only to
+/// turn it away (every instance busy); the answer then costs no storage and no hop.
+fn overloaded(request: &IncomingRequest) -> Option<u64> {
+    let value = request
+        .headers()
+        .get(OVERLOADED_HEADER)
+        .into_iter()
+        .next()?;
+    std::str::from_utf8(&value).ok()?.trim().parse().ok()
 }
 
 /// 405 in the protocol's shape, with the methods the path takes.

@@ -75,6 +75,12 @@ pub struct ApiError {
     retry_after: Option<u64>,
 }
 
+/// Set by edgesafe's runner on a request it admitted only to be turned away because
+/// every instance is busy; the value is the seconds to ask the client to wait. The
+/// gateway answers it at once, in the protocol's shape, without authenticating or
+/// forwarding. (Real Spin never sets it; a client that sends it only refuses itself.)
+pub const OVERLOADED_HEADER: &str = "edgesafe-runner-overloaded";
+
 const INTERNAL_MESSAGE: &str = "internal error";
 const UNAVAILABLE_MESSAGE: &str =
     "service unavailable: the vault cannot reach its keys; the operator should check the server log";
@@ -163,6 +169,15 @@ impl ApiError {
     pub fn unavailable(reason: impl fmt::Display) -> Self {
         eprintln!("unavailable: {reason}");
         Self::new(ErrorCode::Unavailable, UNAVAILABLE_MESSAGE)
+    }
+
+    /// Every instance is busy and the host asked the app to turn the request away (see
+    /// [`OVERLOADED_HEADER`]); the client may try again after `retry_after` seconds.
+    pub fn overloaded(retry_after: u64) -> Self {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..Self::new(ErrorCode::Unavailable, "the server is busy; retry later")
+        }
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -327,6 +342,14 @@ mod tests {
             assert_eq!(
                 r.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()),
                 Some(&b"42"[..])
+            );
+        }
+        for protocol in [Protocol::V3, Protocol::V2, Protocol::Kv] {
+            let r = ApiError::overloaded(1).to_response(protocol);
+            assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(
+                r.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()),
+                Some(&b"1"[..])
             );
         }
         let body = ApiError::too_many_requests(42).body(Protocol::V2);
