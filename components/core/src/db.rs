@@ -3,7 +3,8 @@
 //! An instance serves one request, so the connection is opened (and the schema brought
 //! up to date) on first use and kept in a thread-local for the rest of the instance.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
+use std::time::{Duration, Instant};
 
 use spin_sdk::sqlite3::{Connection, Error as SqliteError, QueryResult, Value};
 
@@ -18,7 +19,13 @@ thread_local! {
 
 pub struct Db {
     conn: Connection,
+    /// Between `BEGIN IMMEDIATE` and its end: statements there hold the write lock and
+    /// are not retried on their own.
+    in_transaction: Cell<bool>,
 }
+
+/// The longest a statement waits for another connection's lock before it fails.
+const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// Runs `f` with the instance's connection, opening and migrating it first if needed.
 /// A failed open is not remembered, so the next call tries again.
@@ -42,16 +49,20 @@ impl Db {
             eprintln!("edgesafe-core: cannot open database `{DATABASE}`: {err}");
             err
         })?;
-        let db = Db { conn };
+        let db = Db {
+            conn,
+            in_transaction: Cell::new(false),
+        };
         // Spin opens the file as it is, with no pragmas (a new database journals in
         // `delete` mode, syncs FULL): the vault sets what it needs on every host, outside
         // any transaction, or SQLite ignores it. In WAL (see `migrate`), synchronous
         // NORMAL keeps every commit across a crash of the app and risks only the last
-        // ones on power loss; the busy timeout makes a writer wait for another
-        // instance's lock instead of failing. None of these writes the file.
+        // ones on power loss. No busy timeout: a statement that finds another
+        // instance's lock comes back at once and `run` waits for it (see there). None of
+        // these writes the file.
         for pragma in [
             "PRAGMA synchronous = NORMAL",
-            "PRAGMA busy_timeout = 5000",
+            "PRAGMA busy_timeout = 0",
             "PRAGMA foreign_keys = ON",
         ] {
             db.run(pragma, &[])?;
@@ -59,9 +70,31 @@ impl Db {
         Ok(db)
     }
 
-    /// Runs one statement.
+    /// Runs one statement. One that finds another connection's lock (SQLITE_BUSY)
+    /// outside a transaction, `BEGIN IMMEDIATE` included, changed nothing, and is tried
+    /// again after a short random pause, for up to [`LOCK_WAIT`]. SQLite's own busy
+    /// handler would wait too, but its sleeps grow to 100 ms and nothing wakes it when
+    /// the lock frees: with every read appending an audit event, writers queued behind
+    /// each other for seconds under Spin. A pause about as long as a writer holds the
+    /// lock hands it over in about that time.
     pub fn run(&self, sql: &str, params: &[Value]) -> Result<QueryResult, VaultError> {
-        self.conn.execute(sql, params).map_err(from_sqlite)
+        let mut started = None;
+        let mut attempt = 0u32;
+        loop {
+            match self.conn.execute(sql, params) {
+                Err(SqliteError::Io(message))
+                    if is_busy(&message) && !self.in_transaction.get() =>
+                {
+                    let started = *started.get_or_insert_with(Instant::now);
+                    if started.elapsed() >= LOCK_WAIT {
+                        return Err(from_sqlite(SqliteError::Io(message)));
+                    }
+                    std::thread::sleep(lock_pause(attempt));
+                    attempt = attempt.saturating_add(1);
+                }
+                result => return result.map_err(from_sqlite),
+            }
+        }
     }
 
     /// Rows modified by the most recent INSERT, UPDATE or DELETE on this connection.
@@ -81,7 +114,9 @@ impl Db {
         f: impl FnOnce(&Db) -> Result<T, VaultError>,
     ) -> Result<T, VaultError> {
         self.run("BEGIN IMMEDIATE", &[])?;
+        self.in_transaction.set(true);
         let result = f(self).and_then(|value| self.run("COMMIT", &[]).map(|_| value));
+        self.in_transaction.set(false);
         if result.is_err() {
             if let Err(e) = self.run("ROLLBACK", &[]) {
                 // After a failed COMMIT SQLite may already have rolled back.
@@ -92,6 +127,19 @@ impl Db {
         }
         result
     }
+}
+
+/// SQLite's text for SQLITE_BUSY, as Spin's hosts pass it on.
+fn is_busy(message: &str) -> bool {
+    message.contains("database is locked")
+}
+
+/// The pause before try `attempt` (from 0) at a lock: random, so waiting writers spread
+/// out, and a little longer each time, up to 2 ms.
+fn lock_pause(attempt: u32) -> Duration {
+    let ceiling_us = (100u64 << attempt.min(5)).min(2_000);
+    let random = u64::from(crate::random::next_u32().unwrap_or(0));
+    Duration::from_micros(20 + random % ceiling_us)
 }
 
 pub fn from_sqlite(e: SqliteError) -> VaultError {
@@ -118,5 +166,27 @@ pub fn first_text(result: &QueryResult, i: usize) -> Option<&str> {
     match result.rows.first()?.values.get(i)? {
         Value::Text(s) => Some(s),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_pauses_are_short_random_and_grow_to_a_ceiling() {
+        for attempt in 0..40 {
+            let pause = lock_pause(attempt);
+            assert!(pause >= Duration::from_micros(20), "{pause:?}");
+            let ceiling = (100u64 << attempt.min(5)).min(2_000);
+            assert!(pause < Duration::from_micros(20 + ceiling), "{pause:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_lock_is_waited_for() {
+        assert!(is_busy("database is locked"));
+        assert!(!is_busy("UNIQUE constraint failed: users.user_name"));
+        assert!(!is_busy("no such table: x"));
     }
 }

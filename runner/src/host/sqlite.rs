@@ -7,87 +7,38 @@ use super::RequestState;
 use rusqlite::types::ValueRef;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use wasmtime::component::Resource;
-
-/// Connections are pooled per database: opening a file on every request would cost more
-/// than most queries. They are opened as Spin opens them, with no pragmas of the
-/// runner's own: what the app needs (journal mode, busy timeout) it sets itself, so the
-/// runner cannot hide a difference from `spin up`.
-pub struct Pool {
-    path: PathBuf,
-    idle: Mutex<Vec<rusqlite::Connection>>,
-}
 
 /// The databases the host serves, by label.
 #[derive(Default)]
 pub struct Databases {
-    by_label: HashMap<String, Arc<Pool>>,
+    by_label: HashMap<String, PathBuf>,
 }
 
-/// A guest's open connection; it returns to the pool when the guest drops it or the
-/// request's store goes away.
+/// A guest's open connection: a connection of its own, opened as Spin's in-process
+/// backend opens one (a plain `open`, no pragmas of the runner's own, statements
+/// prepared through the connection's cache) and closed when the guest drops it or the
+/// request's store goes away. Nothing is pooled: a pooled connection would carry one
+/// request's pragmas into the next, and would keep a WAL database's log open between
+/// requests, which `spin up` does not; what the app needs it sets on every connection,
+/// so the runner cannot hide a difference from Spin.
 pub struct Connection {
-    conn: Option<rusqlite::Connection>,
-    pool: Arc<Pool>,
+    conn: rusqlite::Connection,
 }
 
 impl Databases {
     pub fn new(labels: impl IntoIterator<Item = (String, PathBuf)>) -> anyhow::Result<Self> {
         let mut by_label = HashMap::new();
         for (label, path) in labels {
-            let pool = Pool {
-                path,
-                idle: Mutex::new(Vec::new()),
-            };
             // Open once now so a bad path fails at start, not on the first request.
-            let conn = pool.connect()?;
-            pool.put(conn);
-            by_label.insert(label, Arc::new(pool));
+            drop(rusqlite::Connection::open(&path)?);
+            by_label.insert(label, path);
         }
         Ok(Self { by_label })
     }
 
-    fn get(&self, label: &str) -> Option<Arc<Pool>> {
-        self.by_label.get(label).cloned()
-    }
-}
-
-impl Pool {
-    fn connect(&self) -> anyhow::Result<rusqlite::Connection> {
-        Ok(rusqlite::Connection::open(&self.path)?)
-    }
-
-    fn take(&self) -> anyhow::Result<rusqlite::Connection> {
-        let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        match pooled {
-            Some(conn) => Ok(conn),
-            None => self.connect(),
-        }
-    }
-
-    fn put(&self, conn: rusqlite::Connection) {
-        // A guest that trapped inside a transaction must not leave it to the next one.
-        if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
-            return;
-        }
-        if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < 16 {
-                idle.push(conn);
-            }
-        }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for Connection {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.pool.put(conn);
-        }
+    fn get(&self, label: &str) -> Option<&Path> {
+        self.by_label.get(label).map(PathBuf::as_path)
     }
 }
 
@@ -98,13 +49,10 @@ impl HostConnection for RequestState {
         if !self.grants.sqlite_databases.contains(&database) {
             return Err(Error::AccessDenied);
         }
-        let pool = self.sqlite.get(&database).ok_or(Error::NoSuchDatabase)?;
-        let conn = pool.take().map_err(|e| Error::Io(e.to_string()))?;
+        let path = self.sqlite.get(&database).ok_or(Error::NoSuchDatabase)?;
+        let conn = rusqlite::Connection::open(path).map_err(|e| Error::Io(e.to_string()))?;
         self.table
-            .push(Connection {
-                conn: Some(conn),
-                pool,
-            })
+            .push(Connection { conn })
             .map_err(|e| Error::Io(e.to_string()))
     }
 
@@ -139,7 +87,7 @@ impl RequestState {
         self.table
             .get(handle)
             .ok()
-            .and_then(|c| c.conn.as_ref())
+            .map(|c| &c.conn)
             .ok_or(Error::InvalidConnection)
     }
 }
