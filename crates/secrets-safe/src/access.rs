@@ -16,6 +16,7 @@
 use crate::folders::{self, Folder};
 use crate::ids::{FolderId, SafeId};
 use crate::permissions::Flags;
+use crate::required::Endpoint;
 use edgesafe_api_common::area::Ctx;
 use edgesafe_api_common::principal::{LEVEL_READ, LEVEL_WRITE};
 use edgesafe_api_common::vault::{Db, Decision, Value};
@@ -45,10 +46,10 @@ impl<'a> Access<'a> {
     }
 
     /// The caller's view of the safes at the request's moment, once the Secrets-Safe
-    /// feature permission is checked: read for a GET, read/write otherwise (403).
-    pub fn for_request(ctx: &'a Ctx) -> Result<Self> {
+    /// feature level `endpoint` needs is checked (403; see [`Endpoint::required`]).
+    pub fn for_endpoint(ctx: &'a Ctx, endpoint: Endpoint) -> Result<Self> {
         let access = Self::new(ctx.principal()?, ctx.now);
-        access.require_feature(ctx.is_write())?;
+        access.require_level(endpoint.required().feature)?;
         Ok(access)
     }
 
@@ -56,9 +57,14 @@ impl<'a> Access<'a> {
         self.now
     }
 
-    /// Secrets-Safe (Read) for reads, (Read/Write) for writes: 403 without it.
+    /// Secrets-Safe (Read) for reads, (Read/Write) for writes: 403 without it. (PAM v2
+    /// routes; the v3 endpoints take their level from [`Endpoint::required`].)
     pub fn require_feature(&self, write: bool) -> Result<()> {
-        let level = if write { LEVEL_WRITE } else { LEVEL_READ };
+        self.require_level(if write { LEVEL_WRITE } else { LEVEL_READ })
+    }
+
+    /// The Secrets-Safe feature at `level` (`LEVEL_READ` or `LEVEL_WRITE`): 403 without.
+    pub fn require_level(&self, level: u8) -> Result<()> {
         if self.principal.can(FEATURE, level) {
             Ok(())
         } else {
@@ -320,21 +326,26 @@ pub fn shares_follow_secret<'s>(
 pub const fn folder_move(across_safes: bool) -> MoveNeeds {
     if across_safes {
         MoveNeeds {
-            leaving: Flags::UPDATE.union(SECRET_MOVE.leaving),
+            leaving: Endpoint::FolderMove.safe_flag().union(SECRET_MOVE.leaving),
             entering: SECRET_MOVE.entering,
         }
     } else {
         MoveNeeds {
-            leaving: Flags::UPDATE,
+            leaving: Endpoint::FolderMove.safe_flag(),
             entering: Flags::READ,
         }
     }
 }
 
-/// [`Access::for_request`], with a refused feature permission recorded in the audit
+/// [`Access::for_endpoint`], with a refused feature permission recorded in the audit
 /// trail against `action` and `target`.
-pub fn feature_access<'a>(ctx: &'a Ctx, action: &str, target: &str) -> Result<Access<'a>> {
-    Access::for_request(ctx).inspect_err(|e| {
+pub fn feature_access<'a>(
+    ctx: &'a Ctx,
+    endpoint: Endpoint,
+    action: &str,
+    target: &str,
+) -> Result<Access<'a>> {
+    Access::for_endpoint(ctx, endpoint).inspect_err(|e| {
         if e.code() == ErrorCode::Forbidden {
             ctx.audit(
                 action,

@@ -1,0 +1,169 @@
+//! What each Secrets Safe endpoint requires, in one table: the level of the
+//! Secrets-Safe feature permission the reference names for it ("Secrets-Safe (Read)" or
+//! "(Read/Write)"), and the flag the caller must hold on the safe the object lives in.
+//! Handlers name their [`Endpoint`]; `Access` enforces both parts from here.
+//!
+//! The reference gives several changes to Read: updating a safe and assigning or
+//! revoking its permissions ("Secrets Safe (Read)"), removing shares. There the flag on
+//! the safe (Edit, Manage, Share) is what guards the change. Where the reference names
+//! no level (creating a share, moves, favourites), a change needs Read/Write.
+
+use crate::permissions::Flags;
+use edgesafe_api_common::principal::{LEVEL_READ, LEVEL_WRITE};
+
+/// A Secrets Safe v3 endpoint, as the reference lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET safes`
+    SafeList,
+    /// `POST safes`
+    SafeCreate,
+    /// `GET safes/{id}`
+    SafeRead,
+    /// `PUT safes/{id}`
+    SafeUpdate,
+    /// `DELETE safes/{id}`
+    SafeDelete,
+    /// `GET safes/safe-permissions`
+    PermissionNames,
+    /// `GET safes/{id}/safe-permissions`
+    PermissionList,
+    /// `PUT safes/{id}/safe-permissions`
+    PermissionGrant,
+    /// `DELETE safes/{id}/safe-permissions`
+    PermissionRevoke,
+    /// `GET folders`
+    FolderList,
+    /// `POST folders`
+    FolderCreate,
+    /// `GET folders/{id}`
+    FolderRead,
+    /// `PUT folders/{id}`
+    FolderUpdate,
+    /// `DELETE folders/{id}`
+    FolderDelete,
+    /// `PUT folders/{id}/move` (within a safe; across safes see `access::folder_move`)
+    FolderMove,
+    /// `PUT folders/{id}/favorite`
+    FolderFavorite,
+    /// `POST folders/{id}[/upload]` (CSV)
+    FolderImport,
+    /// `GET secrets`, `GET folders/{id}/secrets`
+    SecretList,
+    /// `POST folders/{id}/secrets[/text|/file]`
+    SecretCreate,
+    /// `GET secrets/{id}[/text|/file|/file/download]`
+    SecretRead,
+    /// `PUT secrets/{id}[/text|/file]`
+    SecretUpdate,
+    /// `DELETE secrets/{id}`
+    SecretDelete,
+    /// `PUT secrets/move` (the flags of each move: `access::SECRET_MOVE`)
+    SecretMove,
+    /// `PUT secrets/{id}/favorite`
+    SecretFavorite,
+    /// `GET secrets/{id}/shares`
+    ShareList,
+    /// `POST secrets/{id}/shares/{folderId}` (and Create on the folder's safe)
+    ShareCreate,
+    /// `DELETE secrets/{id}/shares/{folderId}`
+    ShareDelete,
+    /// `DELETE secrets/{id}/shares`
+    ShareDeleteAll,
+}
+
+/// The feature level and the flag on the safe an endpoint needs. `Flags::NONE` where
+/// no one safe is involved (lists show what the caller may read; a new safe is the
+/// creator's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Required {
+    /// `LEVEL_READ` or `LEVEL_WRITE` of the Secrets-Safe feature.
+    pub feature: u8,
+    pub safe: Flags,
+}
+
+const fn needs(feature: u8, safe: Flags) -> Required {
+    Required { feature, safe }
+}
+
+const R: u8 = LEVEL_READ;
+const RW: u8 = LEVEL_WRITE;
+
+impl Endpoint {
+    /// The table.
+    pub const fn required(self) -> Required {
+        use Endpoint::*;
+        match self {
+            SafeList => needs(R, Flags::NONE),
+            SafeCreate => needs(RW, Flags::NONE),
+            SafeRead => needs(R, Flags::READ),
+            SafeUpdate => needs(R, Flags::UPDATE),
+            SafeDelete => needs(RW, Flags::DELETE),
+            PermissionNames => needs(R, Flags::NONE),
+            PermissionList => needs(R, Flags::READ),
+            PermissionGrant => needs(R, Flags::MANAGE),
+            PermissionRevoke => needs(R, Flags::MANAGE),
+            FolderList => needs(R, Flags::NONE),
+            FolderCreate => needs(RW, Flags::CREATE),
+            FolderRead => needs(R, Flags::READ),
+            FolderUpdate => needs(RW, Flags::UPDATE),
+            FolderDelete => needs(RW, Flags::DELETE),
+            FolderMove => needs(RW, Flags::UPDATE),
+            FolderFavorite => needs(RW, Flags::READ),
+            FolderImport => needs(RW, Flags::CREATE),
+            SecretList => needs(R, Flags::NONE),
+            SecretCreate => needs(RW, Flags::CREATE),
+            SecretRead => needs(R, Flags::READ),
+            SecretUpdate => needs(RW, Flags::UPDATE),
+            SecretDelete => needs(RW, Flags::DELETE),
+            SecretMove => needs(RW, Flags::NONE),
+            SecretFavorite => needs(RW, Flags::READ),
+            ShareList => needs(R, Flags::READ),
+            ShareCreate => needs(RW, Flags::SHARE),
+            ShareDelete => needs(R, Flags::SHARE),
+            ShareDeleteAll => needs(R, Flags::SHARE),
+        }
+    }
+
+    /// The flag this endpoint needs on the object's safe.
+    pub const fn safe_flag(self) -> Flags {
+        self.required().safe
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reference_gives_these_changes_to_read() {
+        for endpoint in [
+            Endpoint::SafeUpdate,
+            Endpoint::PermissionGrant,
+            Endpoint::PermissionRevoke,
+            Endpoint::ShareDelete,
+            Endpoint::ShareDeleteAll,
+        ] {
+            assert_eq!(endpoint.required().feature, LEVEL_READ, "{endpoint:?}");
+            assert!(
+                !endpoint.safe_flag().is_empty(),
+                "{endpoint:?} guarded by a flag"
+            );
+        }
+    }
+
+    #[test]
+    fn creating_and_deleting_need_read_write() {
+        for endpoint in [
+            Endpoint::SafeCreate,
+            Endpoint::SafeDelete,
+            Endpoint::FolderCreate,
+            Endpoint::FolderDelete,
+            Endpoint::SecretCreate,
+            Endpoint::SecretDelete,
+            Endpoint::FolderImport,
+        ] {
+            assert_eq!(endpoint.required().feature, LEVEL_WRITE, "{endpoint:?}");
+        }
+    }
+}
