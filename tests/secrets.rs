@@ -1086,6 +1086,52 @@ fn file_updates_answer_204_and_replace_the_content() {
 }
 
 #[test]
+fn file_updates_take_the_documented_json_metadata() {
+    let (app, admin, safe) = start();
+    let id = id_of(&post_file(&app, &admin, &safe, "blob", b"abc"));
+    let path = format!("{}/file", secret_path(&id));
+    let versions = || {
+        app.count(
+            "SELECT count(*) FROM secret_versions WHERE secret_id = ?1",
+            [&id],
+        )
+    };
+    let body = json!({"FolderId": safe, "Title": "renamed", "Description": "d",
+        "Notes": "n", "Urls": [{"Url": "https://example.com"}]});
+    let reply = app.v3(&admin, "PUT", &path, Some(body));
+    assert_eq!(reply.status, 204, "{reply:?}");
+    assert!(reply.body.is_empty());
+    let meta = app.v3(&admin, "GET", &path, None).json();
+    assert_eq!(
+        (
+            meta["Title"].clone(),
+            meta["Description"].clone(),
+            meta["Notes"].clone(),
+            meta["FileHash"].clone(),
+        ),
+        (json!("renamed"), json!("d"), json!("n"), json!(ABC_SHA256))
+    );
+    assert_eq!(versions(), 1, "the file stays as it was");
+    let download = app.v3(&admin, "GET", &format!("{path}/download"), None);
+    assert_eq!(download.body, b"abc");
+
+    // The metadata rules hold for JSON as for multipart; other media types are 415.
+    for body in [
+        json!({"Title": ""}),
+        json!({"Title": "t", "Notes": "n".repeat(4001)}),
+    ] {
+        let reply = app.v3(&admin, "PUT", &path, Some(body));
+        assert_eq!(reply.status, 400, "{reply:?}");
+    }
+    let reply = app.v3_raw(&admin, "PUT", &path, "text/plain", b"{}");
+    assert_eq!(reply.status, 415, "{reply:?}");
+    assert_eq!(
+        app.v3(&admin, "GET", &path, None).json()["Title"],
+        "renamed"
+    );
+}
+
+#[test]
 fn a_changed_folder_id_moves_the_secret() {
     let (app, admin, safe) = start();
     let bob = app.user_with_feature(&admin, "bob", 2);

@@ -1107,8 +1107,8 @@ pub fn put_text_secret(ctx: &Ctx, id: &str) -> Result<Response> {
     secret_response(StatusCode::OK, &render_one(ctx, record, value)?)
 }
 
-/// `PUT secrets-safe/secrets/{id}/file`: multipart as for create; 204. Without a file
-/// part only the metadata changes.
+/// `PUT secrets-safe/secrets/{id}/file`: the JSON metadata the reference documents, or
+/// multipart as for create; 204. Without a file part only the metadata changes.
 pub async fn put_file_secret(ctx: &Ctx, id: &str) -> Result<Response> {
     let Changeable {
         readable, visible, ..
@@ -1119,7 +1119,7 @@ pub async fn put_file_secret(ctx: &Ctx, id: &str) -> Result<Response> {
         Endpoint::SecretUpdate,
         SECRET_UPDATE,
     )?;
-    let upload = multipart::read_upload(ctx.content_type.as_deref(), &ctx.body).await?;
+    let upload = multipart::read_update(ctx.content_type.as_deref(), &ctx.body).await?;
     let fields = upload.metadata.file()?;
     let file = multipart::checked_file(upload.file)?;
     let file_name = upload_file_name(fields.file_name, file.as_ref())?;
