@@ -590,11 +590,18 @@ fn list_filters_order_and_paging() {
     );
     assert_eq!(paths(&list(&app, &admin, "Offset=7")), ["Beta/Mine"]);
     assert!(list(&app, &admin, "Offset=100").is_empty());
-    assert_eq!(list(&app, &admin, "Limit=1000000").len(), 8);
+    assert_eq!(list(&app, &admin, "Limit=1000").len(), 8);
+
+    // One paging rule for folders and secrets: Limit 1 to 1000, the same answer.
+    let folders = app.v3(&admin, "GET", &format!("{FOLDERS}?Limit=1001"), None);
+    let secrets = app.v3(&admin, "GET", "secrets-safe/secrets?Limit=1001", None);
+    assert_eq!(folders.status, 400, "{folders:?}");
+    assert_eq!((secrets.status, &secrets.body), (400, &folders.body));
 
     // Bad values are 400 naming the parameter.
     for query in [
         "Limit=0",
+        "Limit=1000000",
         "limit=-1",
         "Limit=abc",
         "Limit=1.5",

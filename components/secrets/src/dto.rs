@@ -9,6 +9,7 @@ use edgesafe_api_common::request::Query;
 use edgesafe_api_common::validate::{self, length_rule, line, lines, required_line};
 use edgesafe_api_common::{time, ApiError, Result};
 use edgesafe_secrets_safe::ids;
+use edgesafe_secrets_safe::paging::Page;
 use serde::{Deserialize, Serialize};
 
 use crate::store::{Kind, OwnerKind, OwnerRecord, SecretRecord, UrlRecord};
@@ -54,9 +55,6 @@ pub const FILE_MAX_BYTES: usize = 5 * 1024 * 1024;
 /// Bounds on list fields, so that one request cannot write unbounded rows.
 pub const URLS_MAX: usize = 100;
 pub const OWNERS_MAX: usize = 100;
-/// `GET secrets-safe/secrets`: Password Safe's default and largest page.
-pub const LIMIT_DEFAULT: i64 = 1000;
-pub const LIMIT_MAX: i64 = 1000;
 
 // ---------------------------------------------------------------- field rules
 
@@ -492,8 +490,7 @@ pub struct ListQuery {
     pub path: Option<Vec<String>>,
     pub title: Option<String>,
     pub after: Option<i64>,
-    pub limit: i64,
-    pub offset: i64,
+    pub page: Page,
     pub folder_id: Option<String>,
     pub favorites_only: bool,
     /// `decrypt=false`: answer without values (and without reading any).
@@ -547,8 +544,7 @@ impl ListQuery {
             path,
             title,
             after,
-            limit: query.int("limit", 1, LIMIT_MAX)?.unwrap_or(LIMIT_DEFAULT),
-            offset: query.int("offset", 0, i64::from(i32::MAX))?.unwrap_or(0),
+            page: Page::from_query(query)?,
             folder_id,
             favorites_only: query.bool("favorite")?.unwrap_or(false),
             with_values: query.bool("decrypt")?.unwrap_or(true),
@@ -884,7 +880,7 @@ mod tests {
     fn list_query() {
         let q = |s: &str| ListQuery::from_query(&Query::parse(s.as_bytes()));
         let d = q("").unwrap_or_default();
-        assert_eq!((d.limit, d.offset, d.with_values), (1000, 0, true));
+        assert_eq!((d.page, d.with_values), (Page::default(), true));
         let p = q("path=a%7Cb&separator=%7C&title=t&decrypt=False").unwrap_or_default();
         assert_eq!(p.path, Some(vec!["a".to_owned(), "b".to_owned()]));
         assert!(!p.with_values);

@@ -820,10 +820,8 @@ fn list(ctx: &Ctx, readable: &SafeView, query: &ListQuery) -> Result<Response> {
         });
     }
     let total = records.len();
-    let offset = usize::try_from(query.offset).unwrap_or(usize::MAX);
-    let limit = usize::try_from(query.limit).unwrap_or(0);
-    let mut items = Vec::with_capacity(limit.min(total));
-    for record in records.into_iter().skip(offset).take(limit) {
+    let mut items = Vec::with_capacity(query.page.limit.min(total));
+    for record in query.page.of(records) {
         let value = audited_value(ctx, &record, query.with_values, "list")?;
         items.push((record, value));
     }

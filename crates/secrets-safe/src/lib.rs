@@ -9,6 +9,7 @@ pub mod access;
 pub mod favorite;
 pub mod folders;
 pub mod ids;
+pub mod paging;
 pub mod permissions;
 pub mod required;
 
