@@ -612,6 +612,48 @@ pub struct ValueModifiedOut {
     pub secret_value_modified_on: String,
 }
 
+/// A key the reference shows, from 3.1 on, only in the answer to creating a secret of
+/// one kind: `GroupId` (the owning group of a credential), `Owner` (the primary
+/// owner's name, text) and `OwnerType` (file). 3.0 answers carry all three owner keys
+/// anyway (`PrimaryOwnerOut`).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum CreatedOut {
+    Credential {
+        #[serde(rename = "GroupId")]
+        group_id: Option<i64>,
+    },
+    Text {
+        #[serde(rename = "Owner")]
+        owner: Option<String>,
+    },
+    File {
+        #[serde(rename = "OwnerType")]
+        owner_type: &'static str,
+    },
+}
+
+impl CreatedOut {
+    pub fn new(version: ApiVersion, record: &SecretRecord) -> Option<Self> {
+        if version == ApiVersion::V30 {
+            return None;
+        }
+        Some(match record.kind {
+            Kind::Credential => CreatedOut::Credential {
+                group_id: (record.owner_type == OwnerKind::Group)
+                    .then_some(record.owner_id)
+                    .flatten(),
+            },
+            Kind::Text => CreatedOut::Text {
+                owner: record.owner_name.clone(),
+            },
+            Kind::File => CreatedOut::File {
+                owner_type: owner_type_name(record.owner_type),
+            },
+        })
+    }
+}
+
 /// A secret, in every endpoint's answer. Every key is always present (null when it
 /// does not apply), so that clients indexing a dict never miss one; the version only
 /// decides the owner fields and `SecretValueModifiedOn`.
@@ -643,6 +685,9 @@ pub struct SecretOut {
     pub is_favorite: bool,
     #[serde(flatten)]
     pub value_modified: Option<ValueModifiedOut>,
+    /// Only in the answer to a create.
+    #[serde(flatten)]
+    pub created: Option<CreatedOut>,
 }
 
 /// What a secret's answer is made of, besides its row.
@@ -740,6 +785,7 @@ impl SecretOut {
             value_modified: (version == ApiVersion::V32).then(|| ValueModifiedOut {
                 secret_value_modified_on: time::format_utc(r.value_modified_at),
             }),
+            created: None,
         }
     }
 }
@@ -753,11 +799,13 @@ pub struct SecretPageOut {
     pub data: Vec<SecretOut>,
 }
 
-/// A share: the secret linked into a folder.
+/// A share: the secret linked into a folder. `FolderID` as the reference spells it (no
+/// client reads the key; the library hands the object on as it comes).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ShareOut {
     pub secret_id: String,
+    #[serde(rename = "FolderID")]
     pub folder_id: String,
     pub folder_path: String,
     pub secret_name: String,

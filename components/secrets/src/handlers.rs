@@ -25,9 +25,9 @@ use edgesafe_secrets_safe::{
 use http::{header, HeaderValue, StatusCode};
 
 use crate::dto::{
-    file_name, kind_name, ApiVersion, CommonFields, DuplicateNameAction, ListQuery, MoveIn,
-    MoveOut, OwnerRef, OwnersIn, PasswordIn, SecretIn, SecretOut, SecretPageOut, SecretParts,
-    ShareOut, UrlField, ValueOut, TITLE_MAX,
+    file_name, kind_name, ApiVersion, CommonFields, CreatedOut, DuplicateNameAction, ListQuery,
+    MoveIn, MoveOut, OwnerRef, OwnersIn, PasswordIn, SecretIn, SecretOut, SecretPageOut,
+    SecretParts, ShareOut, UrlField, ValueOut, TITLE_MAX,
 };
 use crate::multipart::{self, FilePart};
 use crate::store::{
@@ -534,7 +534,12 @@ fn create_secret(ctx: &Ctx, folder: &Folder, new: Creation) -> Result<Response> 
     let record = store::find_secret(&id)?
         .ok_or_else(|| ApiError::internal("a created secret is not there"))?;
     let value = written_value(new.kind, &new.value)?;
-    secret_response(StatusCode::CREATED, &render_one(ctx, record, value)?)
+    let created = CreatedOut::new(ApiVersion::from_query(&ctx.query)?, &record);
+    let out = SecretOut {
+        created,
+        ..render_one(ctx, record, value)?
+    };
+    secret_response(StatusCode::CREATED, &out)
 }
 
 /// A FolderId in a create body must name the folder of the path.
