@@ -279,3 +279,359 @@ fn a_secret_moves_with_delete_where_it_lives_and_create_where_it_goes() {
     let reader = &world.callers.by_level[usize::from(R)];
     assert_eq!(moved(&["Read", "Delete"], reader).status, 403);
 }
+
+// ---------------------------------------------------------------- personal folders
+
+/// Workforce Passwords, as `GET Permissions` lists it.
+const WORKFORCE: i64 = 3;
+
+/// A user whose group holds Secrets-Safe at `secrets_safe` and Workforce Passwords at
+/// `workforce` (0: not at all), the latter given through `UserGroups/{id}/Permissions`.
+fn user_with(
+    app: &TestApp,
+    admin: &Session,
+    name: &str,
+    secrets_safe: u8,
+    workforce: u8,
+) -> Session {
+    let session = app.user_with_feature(admin, name, 0);
+    let group = app.group_with_feature(
+        admin,
+        &format!("{name}-team"),
+        secrets_safe.max(1),
+        &[session.user_id],
+    );
+    let mut permissions = vec![json!({"PermissionID": 1, "AccessLevelID": secrets_safe})];
+    if workforce > 0 {
+        permissions.push(json!({"PermissionID": WORKFORCE, "AccessLevelID": workforce}));
+    }
+    let reply = app.v3(
+        admin,
+        "POST",
+        &format!("UserGroups/{group}/Permissions"),
+        Some(json!(permissions)),
+    );
+    assert_eq!(reply.status, 204, "{reply:?}");
+    session
+}
+
+/// The caller's personal folder, as `GET folders` shows it: the root called
+/// "Personal Folder" that `GET safes` does not list.
+fn personal_folder(app: &TestApp, session: &Session) -> String {
+    let folders = app.v3(session, "GET", "secrets-safe/folders?RootOnly=true", None);
+    assert_eq!(folders.status, 200, "{folders:?}");
+    // (A caller without Secrets-Safe gets 403 there, and has no safe.)
+    let safes = app.v3(session, "GET", "secrets-safe/safes", None).json();
+    let safe_ids: Vec<&Value> = safes
+        .as_array()
+        .map_or(Vec::new(), |list| list.iter().map(|s| &s["Id"]).collect());
+    let personal: Vec<String> = folders
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["Name"] == "Personal Folder" && !safe_ids.contains(&&f["Id"]))
+        .map(|f| f["Id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(personal.len(), 1, "one personal folder: {folders:?}");
+    personal[0].clone()
+}
+
+fn csv_upload(app: &TestApp, session: &Session, folder: &str) -> Reply {
+    let boundary = "personal-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"form-data\"; \
+         filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\n\
+         Title,Username,Password\r\nimported {folder},u,p\r\n--{boundary}--\r\n"
+    );
+    app.v3_raw(
+        session,
+        "POST",
+        &format!("secrets-safe/folders/{folder}/upload"),
+        &format!("multipart/form-data; boundary={boundary}"),
+        body.as_bytes(),
+    )
+}
+
+#[test]
+fn get_permissions_lists_workforce_passwords_and_groups_take_it() {
+    let app = TestApp::start();
+    let admin = app.admin();
+    let all = app.v3(&admin, "GET", "Permissions", None).json();
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["PermissionID"] == WORKFORCE && p["Name"] == "Workforce Passwords"),
+        "{all}"
+    );
+    let alice = user_with(&app, &admin, "alice", RW, R);
+    let group = app.count(
+        "SELECT group_id FROM group_members WHERE user_id = ?1",
+        [alice.user_id],
+    );
+    let perms = app.v3(
+        &admin,
+        "GET",
+        &format!("UserGroups/{group}/Permissions"),
+        None,
+    );
+    assert_eq!(perms.status, 200, "{perms:?}");
+    assert!(
+        perms
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["PermissionID"] == WORKFORCE && p["AccessLevelID"] == 1),
+        "{perms:?}"
+    );
+}
+
+#[test]
+fn a_personal_folder_is_its_owners_alone() {
+    let app = TestApp::start();
+    let admin = app.admin();
+    let alice = user_with(&app, &admin, "alice", RW, RW);
+    let bob = user_with(&app, &admin, "bob", RW, RW);
+    let mine = personal_folder(&app, &alice);
+    assert_ne!(mine, personal_folder(&app, &bob), "one per user");
+    assert_ne!(mine, personal_folder(&app, &admin));
+
+    // Alice works in it as in a safe of her own.
+    let sub = app.create_folder(&alice, &mine, "Sub");
+    let secret = app.create_text_secret(&alice, &sub, "diary", "dear diary");
+    let read = app.v3(
+        &alice,
+        "GET",
+        &format!("secrets-safe/secrets/{secret}/text"),
+        None,
+    );
+    assert_eq!(read.status, 200, "{read:?}");
+    assert_eq!(read.json()["FolderPath"], "Personal Folder/Sub");
+
+    // Nobody else sees it, administrators included, by id or in any list.
+    for other in [&bob, &admin] {
+        for path in [
+            format!("secrets-safe/folders/{mine}"),
+            format!("secrets-safe/folders/{sub}"),
+            format!("secrets-safe/secrets/{secret}"),
+            format!("secrets-safe/folders/{mine}/secrets"),
+            format!("secrets-safe/safes/{mine}"),
+        ] {
+            let reply = app.v3(other, "GET", &path, None);
+            assert_eq!(reply.status, 404, "{}: {path}: {reply:?}", other.user_name);
+        }
+        for list in [
+            "secrets-safe/folders",
+            "secrets-safe/secrets",
+            "secrets-safe/safes",
+        ] {
+            let reply = app.v3(other, "GET", list, None);
+            assert_eq!(reply.status, 200, "{reply:?}");
+            assert!(
+                !reply.text().contains(&mine) && !reply.text().contains(&secret),
+                "{list}"
+            );
+        }
+        let reply = app.v3(
+            other,
+            "DELETE",
+            &format!("secrets-safe/secrets/{secret}"),
+            None,
+        );
+        assert_eq!(reply.status, 404, "{reply:?}");
+    }
+
+    // It is no safe: not in GET safes, no grants on it, and it stays as it is.
+    let safes = app.v3(&alice, "GET", "secrets-safe/safes", None);
+    assert!(!safes.text().contains(&mine), "{safes:?}");
+    let grant =
+        json!({"PrincipalType": 0, "PrincipalID": bob.user_id, "PermissionFlags": ["Read"]});
+    for (method, path, body) in [
+        ("GET", format!("secrets-safe/safes/{mine}"), None),
+        (
+            "PUT",
+            format!("secrets-safe/safes/{mine}/safe-permissions"),
+            Some(grant),
+        ),
+        (
+            "PUT",
+            format!("secrets-safe/folders/{mine}"),
+            Some(json!({"Name": "Mine"})),
+        ),
+        ("DELETE", format!("secrets-safe/folders/{mine}"), None),
+        (
+            "PUT",
+            format!("secrets-safe/folders/{mine}/move"),
+            Some(json!({"DestinationFolderId": sub})),
+        ),
+    ] {
+        let reply = app.v3(&alice, method, &path, body);
+        assert_eq!(reply.status, 400, "{method} {path}: {reply:?}");
+    }
+    // A safe may take the same name.
+    app.create_safe(&alice, "Personal Folder");
+
+    // No share leads into it or out of it.
+    let team = app.create_safe(&alice, "Team");
+    let team_secret = app.create_text_secret(&alice, &team, "shared", "v");
+    let into = app.v3(
+        &alice,
+        "POST",
+        &format!("secrets-safe/secrets/{team_secret}/shares/{mine}"),
+        Some(json!({})),
+    );
+    assert_eq!(into.status, 400, "{into:?}");
+    let out = app.v3(
+        &alice,
+        "POST",
+        &format!("secrets-safe/secrets/{secret}/shares/{team}"),
+        Some(json!({})),
+    );
+    assert_eq!(out.status, 403, "{out:?}");
+    assert_eq!(app.count("SELECT count(*) FROM secret_shares", []), 0);
+
+    // Secrets move in and out under the usual rules (Delete where they live, Create
+    // where they go); moved in, they are hers alone.
+    let move_to = |secret: &str, folder: &str| {
+        let reply = app.v3(
+            &alice,
+            "PUT",
+            "secrets-safe/secrets/move",
+            Some(json!({"SecretIds": [secret], "DestinationFolderId": folder,
+                "DuplicateNameAction": "Rename"})),
+        );
+        assert_eq!(reply.status, 200, "{reply:?}");
+        reply.json()["SecretsMovedCount"].clone()
+    };
+    assert_eq!(move_to(&team_secret, &mine), 1);
+    let by_admin = app.v3(
+        &admin,
+        "GET",
+        &format!("secrets-safe/secrets/{team_secret}"),
+        None,
+    );
+    assert_eq!(by_admin.status, 404, "{by_admin:?}");
+    assert_eq!(move_to(&team_secret, &team), 1);
+    assert_eq!(
+        app.v3(
+            &admin,
+            "GET",
+            &format!("secrets-safe/secrets/{team_secret}"),
+            None
+        )
+        .status,
+        200
+    );
+    // A folder that a share leads into cannot move into it.
+    let linked = app.create_folder(&alice, &team, "Linked");
+    let other = app.create_safe(&alice, "Other");
+    let other_secret = app.create_text_secret(&alice, &other, "o", "v");
+    let share = app.v3(
+        &alice,
+        "POST",
+        &format!("secrets-safe/secrets/{other_secret}/shares/{linked}"),
+        Some(json!({})),
+    );
+    assert_eq!(share.status, 201, "{share:?}");
+    let moved = app.v3(
+        &alice,
+        "PUT",
+        &format!("secrets-safe/folders/{linked}/move"),
+        Some(json!({"DestinationFolderId": mine})),
+    );
+    assert_eq!(moved.status, 400, "{moved:?}");
+}
+
+#[test]
+fn workforce_passwords_opens_the_personal_folder_and_the_csv_import_needs_it() {
+    let app = TestApp::start();
+    let admin = app.admin();
+    // Workforce Passwords alone: the personal folder, nothing else.
+    let wp_only = user_with(&app, &admin, "wp", 0, RW);
+    let mine = personal_folder(&app, &wp_only);
+    let reply = csv_upload(&app, &wp_only, &mine);
+    assert_eq!(reply.status, 201, "{reply:?}");
+    assert_eq!(reply.json()["successfulImport"], 1, "{reply:?}");
+    let team = app.create_safe(&admin, "Team");
+    // The safes area needs Secrets-Safe; elsewhere team objects are not his to see.
+    for (method, path, body) in [
+        ("GET", format!("secrets-safe/safes/{team}"), None),
+        ("GET", "secrets-safe/safes".to_owned(), None),
+        (
+            "POST",
+            "secrets-safe/safes".to_owned(),
+            Some(json!({"Name": "S"})),
+        ),
+    ] {
+        let reply = app.v3(&wp_only, method, &path, body);
+        assert_eq!(reply.status, 403, "{method} {path}: {reply:?}");
+    }
+    let reply = app.v3(
+        &wp_only,
+        "GET",
+        &format!("secrets-safe/folders/{team}"),
+        None,
+    );
+    assert_eq!(reply.status, 404, "{reply:?}");
+    let listed = app.v3(&wp_only, "GET", "secrets-safe/folders", None);
+    assert!(!listed.text().contains(&team), "{listed:?}");
+
+    // Secrets-Safe alone: team safes, but no personal folder and no import.
+    let ss_only = user_with(&app, &admin, "ss", RW, 0);
+    let own = app.count(
+        "SELECT count(*) FROM folders WHERE personal_user_id = ?1",
+        [ss_only.user_id],
+    );
+    assert_eq!(own, 1, "every user has one");
+    let theirs: String = app
+        .db()
+        .query_row(
+            "SELECT id FROM folders WHERE personal_user_id = ?1",
+            [ss_only.user_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let reply = app.v3(
+        &ss_only,
+        "GET",
+        &format!("secrets-safe/folders/{theirs}"),
+        None,
+    );
+    assert_eq!(reply.status, 404, "{reply:?}");
+    let ss_team = app.create_safe(&ss_only, "SS team");
+    let reply = csv_upload(&app, &ss_only, &ss_team);
+    assert_eq!(
+        reply.status, 403,
+        "team import without Workforce Passwords: {reply:?}"
+    );
+
+    // A team folder takes an import with both at Read/Write, not with Secrets-Safe Read.
+    let both = user_with(&app, &admin, "both", RW, RW);
+    let both_team = app.create_safe(&both, "Both team");
+    let reply = csv_upload(&app, &both, &both_team);
+    assert_eq!(reply.status, 201, "{reply:?}");
+    assert_eq!(reply.json()["successfulImport"], 1, "{reply:?}");
+    let reader = user_with(&app, &admin, "reader", R, RW);
+    let reply = app.v3(
+        &admin,
+        "PUT",
+        &format!("secrets-safe/safes/{both_team}/safe-permissions"),
+        Some(json!({"PrincipalType": 0, "PrincipalID": reader.user_id,
+            "PermissionFlags": ["Read", "Create"]})),
+    );
+    assert_eq!(reply.status, 204, "{reply:?}");
+    let reply = csv_upload(&app, &reader, &both_team);
+    assert_eq!(reply.status, 403, "{reply:?}");
+    // Workforce Passwords at read level: the folder is seen, not written.
+    let wp_read = user_with(&app, &admin, "wpread", RW, R);
+    let theirs = personal_folder(&app, &wp_read);
+    let reply = app.v3(
+        &wp_read,
+        "POST",
+        &format!("secrets-safe/folders/{theirs}/secrets/text"),
+        Some(json!({"Title": "t", "Text": "v"})),
+    );
+    assert_eq!(reply.status, 403, "{reply:?}");
+}

@@ -9,6 +9,7 @@
 use edgesafe_api_common::response::{empty, json, Response};
 use edgesafe_api_common::vault::Decision;
 use edgesafe_api_common::{ApiError, Result};
+use edgesafe_secrets_safe::access::refuse_share_into_personal;
 use edgesafe_secrets_safe::ids::SafeId;
 use edgesafe_secrets_safe::{folders, ids, Access, Endpoint, FavoriteIn, Flags, Folder};
 use http::StatusCode;
@@ -41,8 +42,15 @@ fn folder_out(id: &str, reader: i64) -> Result<FolderOut> {
     Ok(FolderOut::new(&view, folders::path(id)?))
 }
 
+/// Safes and personal folders are roots: they are changed elsewhere, or not at all.
 fn refuse_safe(folder: &Folder, what: &str) -> Result<()> {
-    if folder.is_safe() {
+    if folder.personal_user_id.is_some() {
+        return Err(ApiError::bad_request(
+            "Id",
+            "is a personal folder, which stays as it is",
+        ));
+    }
+    if folder.is_root() {
         return Err(ApiError::bad_request("Id", &format!("is a safe; {what}")));
     }
     Ok(())
@@ -77,6 +85,9 @@ fn destination(
     }
     if destination.safe_id != folder.safe_id {
         access.require_shares_follow(&store::shares_crossing(&folder.id, &destination.safe_id)?)?;
+        if store::subtree(&folder.id)?.shares > 0 {
+            refuse_share_into_personal(&destination.safe_id, field)?;
+        }
     }
     Ok(destination)
 }

@@ -62,7 +62,7 @@ pub fn select(views: &[FolderView], filter: &ListFilter) -> Vec<FolderOut> {
             let folder = &view.folder;
             let names = paths.get(folder.id.as_str())?;
             let lowered: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
-            if filter.root_only && !folder.is_safe() {
+            if filter.root_only && !folder.is_root() {
                 return None;
             }
             if let Some(needle) = &filter.name {
@@ -115,6 +115,7 @@ mod tests {
                 created_by: None,
                 modified_at: 0,
                 modified_by: None,
+                personal_user_id: None,
             },
             created_by_name: None,
             modified_by_name: None,

@@ -17,7 +17,9 @@ use std::collections::{HashMap, HashSet};
 use edgesafe_api_common::response::{empty, json, with_header, Response};
 use edgesafe_api_common::vault::{crypto, storage, Decision};
 use edgesafe_api_common::{ApiError, Result};
-use edgesafe_secrets_safe::access::{shares_follow_secret, SafeView, SECRET_MOVE};
+use edgesafe_secrets_safe::access::{
+    refuse_share_into_personal, shares_follow_secret, SafeView, SECRET_MOVE,
+};
 use edgesafe_secrets_safe::ids::{FolderId, SecretId};
 use edgesafe_secrets_safe::{
     feature_access, folders, ids, Access, Endpoint, FavoriteIn, Flags, Folder,
@@ -809,7 +811,7 @@ fn list(ctx: &Ctx, readable: &SafeView, query: &ListQuery) -> Result<Response> {
     let principal = ctx.principal()?;
     let safe_ids = readable.safe_ids();
     let mut records = store::list_secrets(&store::ListFilter {
-        readable_safes: (!readable.all).then_some(safe_ids.as_slice()),
+        readable_safes: Some(safe_ids.as_slice()),
         folder_id: query.folder_id.as_deref(),
         title: query.title.as_deref(),
         modified_from: query.after,
@@ -1209,6 +1211,7 @@ pub fn post_share(ctx: &Ctx, id: &SecretId, folder_id: &FolderId) -> Result<Resp
         readable, visible, ..
     } = secret_for_change(ctx, id, None, Endpoint::ShareCreate, SECRET_SHARE)?;
     let folder = folder_with(ctx, &readable, folder_id, Flags::CREATE, SECRET_SHARE)?;
+    refuse_share_into_personal(&folder.safe_id, "folderId")?;
     if folder.id == visible.record.folder_id {
         return Err(ApiError::conflict(
             "folder: the secret lives in this folder",

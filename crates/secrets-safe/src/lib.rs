@@ -13,7 +13,7 @@ pub mod paging;
 pub mod permissions;
 pub mod required;
 
-pub use access::{feature_access, Access, FEATURE};
+pub use access::{feature_access, Access, FEATURE, WORKFORCE};
 pub use favorite::FavoriteIn;
 pub use folders::Folder;
 pub use permissions::Flags;

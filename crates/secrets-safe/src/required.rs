@@ -1,7 +1,9 @@
 //! What each Secrets Safe endpoint requires, in one table: the level of the
 //! Secrets-Safe feature permission the reference names for it ("Secrets-Safe (Read)" or
 //! "(Read/Write)"), and the flag the caller must hold on the safe the object lives in.
-//! Handlers name their [`Endpoint`]; `Access` enforces both parts from here.
+//! Handlers name their [`Endpoint`]; `Access` enforces both parts from here. In the
+//! caller's personal folder the level is that of his Workforce Passwords feature
+//! instead, and the flags those of `access::PERSONAL`.
 //!
 //! The reference gives several changes to Read: updating a safe and assigning or
 //! revoking its permissions ("Secrets Safe (Read)"), removing shares. There the flag on
@@ -77,13 +79,31 @@ pub enum Endpoint {
 /// creator's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Required {
-    /// `LEVEL_READ` or `LEVEL_WRITE` of the Secrets-Safe feature.
+    /// `LEVEL_READ` or `LEVEL_WRITE` of the feature of the place: Secrets-Safe for the
+    /// safes, Workforce Passwords for the caller's personal folder.
     pub feature: u8,
     pub safe: Flags,
+    /// The level of Workforce Passwords needed wherever the object is (0: none).
+    pub workforce: u8,
+    /// Whether the endpoint serves personal folders too (false: safes only).
+    pub personal: bool,
 }
 
 const fn needs(feature: u8, safe: Flags) -> Required {
-    Required { feature, safe }
+    Required {
+        feature,
+        safe,
+        workforce: 0,
+        personal: true,
+    }
+}
+
+/// The safes area: a personal folder is no safe.
+const fn safes_only(feature: u8, safe: Flags) -> Required {
+    Required {
+        personal: false,
+        ..needs(feature, safe)
+    }
 }
 
 const R: u8 = LEVEL_READ;
@@ -94,15 +114,15 @@ impl Endpoint {
     pub const fn required(self) -> Required {
         use Endpoint::*;
         match self {
-            SafeList => needs(R, Flags::NONE),
-            SafeCreate => needs(RW, Flags::NONE),
-            SafeRead => needs(R, Flags::READ),
-            SafeUpdate => needs(R, Flags::UPDATE),
-            SafeDelete => needs(RW, Flags::DELETE),
-            PermissionNames => needs(R, Flags::NONE),
-            PermissionList => needs(R, Flags::READ),
-            PermissionGrant => needs(R, Flags::MANAGE),
-            PermissionRevoke => needs(R, Flags::MANAGE),
+            SafeList => safes_only(R, Flags::NONE),
+            SafeCreate => safes_only(RW, Flags::NONE),
+            SafeRead => safes_only(R, Flags::READ),
+            SafeUpdate => safes_only(R, Flags::UPDATE),
+            SafeDelete => safes_only(RW, Flags::DELETE),
+            PermissionNames => safes_only(R, Flags::NONE),
+            PermissionList => safes_only(R, Flags::READ),
+            PermissionGrant => safes_only(R, Flags::MANAGE),
+            PermissionRevoke => safes_only(R, Flags::MANAGE),
             FolderList => needs(R, Flags::NONE),
             FolderCreate => needs(RW, Flags::CREATE),
             FolderRead => needs(R, Flags::READ),
@@ -110,7 +130,13 @@ impl Endpoint {
             FolderDelete => needs(RW, Flags::DELETE),
             FolderMove => needs(RW, Flags::UPDATE),
             FolderFavorite => needs(RW, Flags::READ),
-            FolderImport => needs(RW, Flags::CREATE),
+            // "Workforce Passwords Read/Write, when destination folder is a Personal
+            // Folder; Workforce Passwords Read/Write and Secrets Safe ReadWrite, when
+            // destination folder is a team folder."
+            FolderImport => Required {
+                workforce: RW,
+                ..needs(RW, Flags::CREATE)
+            },
             SecretList => needs(R, Flags::NONE),
             SecretCreate => needs(RW, Flags::CREATE),
             SecretRead => needs(R, Flags::READ),
