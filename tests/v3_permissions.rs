@@ -7,7 +7,7 @@
 //! flags (403), by a user without the feature (403), and by a user at the row's level
 //! holding Read alone (403), or nothing when Read is the flag (404).
 
-use edgesafe_tests::{Reply, Session, TestApp};
+use edgesafe_tests::{Reply, Session, TestApp, ADMIN_KEY};
 use serde_json::{json, Value};
 
 const R: u8 = 1;
@@ -442,6 +442,21 @@ fn a_personal_folder_is_its_owners_alone() {
         );
         assert_eq!(reply.status, 404, "{reply:?}");
     }
+    // Nor through PAM v2: a checkout hands out the value to its owner only.
+    let v2_checkout = |auth: &str| {
+        app.send_json(
+            "POST",
+            &format!("/api/v2/secret/{secret}/checkout"),
+            ("Authorization", auth),
+            None,
+        )
+    };
+    let by_admin = v2_checkout(ADMIN_KEY);
+    assert_eq!(by_admin.status, 404, "{by_admin:?}");
+    let (_, token) = alice.cookie.split_once('=').expect("name=token");
+    let by_alice = v2_checkout(token);
+    assert_eq!(by_alice.status, 200, "{by_alice:?}");
+    assert_eq!(by_alice.json()["value"], "dear diary");
 
     // It is no safe: not in GET safes, no grants on it, and it stays as it is.
     let safes = app.v3(&alice, "GET", "secrets-safe/safes", None);
