@@ -1303,12 +1303,13 @@ fn who_may_do_what() {
     for (what, reply) in calls(&no_feature) {
         assert_eq!(reply.status, 403, "{what}: {reply:?}");
     }
-    // With the feature at read only: reads work, every write is 403.
+    // With the feature at read only: reads and favourites (the caller's own marks)
+    // work, every write is 403.
     for (what, reply) in calls(&read_feature) {
-        let want = if what == "list" || what == "get" {
-            200
-        } else {
-            403
+        let want = match what {
+            "list" | "get" => 200,
+            "favorite" => 204,
+            _ => 403,
         };
         assert_eq!(reply.status, want, "{what}: {reply:?}");
     }

@@ -40,9 +40,11 @@ struct Row {
     path: &'static str,
     body: Body,
     setup: Setup,
-    /// The feature level and flags on `{S}` the row needs (none: `[]`).
+    /// The Secrets-Safe level and flags on `{S}` the row needs (none: `[]`), and the
+    /// Workforce Passwords level it needs besides (0: none).
     feature: u8,
     flags: &'static [&'static str],
+    workforce: u8,
     /// The status that says it passed.
     ok: u16,
 }
@@ -63,6 +65,7 @@ const fn row(
         setup,
         feature,
         flags,
+        workforce: 0,
         ok,
     }
 }
@@ -89,8 +92,8 @@ const ROWS: &[Row] = &[
     row("PUT", "secrets-safe/folders/{F}", Body::Json(r#"{"Name": "renamed"}"#), Full, RW, &["Read", "Edit"], 200),
     row("DELETE", "secrets-safe/folders/{F}", Body::None, Full, RW, &["Read", "Delete"], 204),
     row("PUT", "secrets-safe/folders/{F}/move", Body::Json(r#"{"DestinationFolderId": "{G}"}"#), Full, RW, &["Read", "Edit"], 200),
-    row("PUT", "secrets-safe/folders/{F}/favorite", Body::Json(r#"{"Favorite": true}"#), Full, RW, READ, 204),
-    row("POST", "secrets-safe/folders/{F}/upload", Body::Csv, Full, RW, &["Read", "Create"], 201),
+    row("PUT", "secrets-safe/folders/{F}/favorite", Body::Json(r#"{"Favorite": true}"#), Full, R, READ, 204),
+    Row { workforce: RW, ..row("POST", "secrets-safe/folders/{F}/upload", Body::Csv, Full, RW, &["Read", "Create"], 201) },
     row("GET", "secrets-safe/secrets", Body::None, Full, R, &[], 200),
     row("GET", "secrets-safe/folders/{S}/secrets", Body::None, Full, R, READ, 200),
     row("POST", "secrets-safe/folders/{S}/secrets/text", Body::Json(r#"{"Title": "new", "Text": "v"}"#), Full, RW, &["Read", "Create"], 201),
@@ -98,22 +101,18 @@ const ROWS: &[Row] = &[
     row("GET", "secrets-safe/secrets/{T}/text", Body::None, Full, R, READ, 200),
     row("PUT", "secrets-safe/secrets/{T}/text", Body::Json(r#"{"Title": "t2", "Text": "v2", "FolderId": "{S}"}"#), Full, RW, &["Read", "Edit"], 200),
     row("DELETE", "secrets-safe/secrets/{T}", Body::None, Full, RW, &["Read", "Delete"], 200),
-    row("PUT", "secrets-safe/secrets/{T}/favorite", Body::Json(r#"{"Favorite": true}"#), Full, RW, READ, 204),
+    row("PUT", "secrets-safe/secrets/{T}/favorite", Body::Json(r#"{"Favorite": true}"#), Full, R, READ, 204),
     row("GET", "secrets-safe/secrets/{T}/shares", Body::None, Full, R, READ, 200),
     row("POST", "secrets-safe/secrets/{T}/shares/{D}", Body::Json("{}"), Full, RW, &["Read", "Share"], 201),
     row("DELETE", "secrets-safe/secrets/{T}/shares/{DF}", Body::None, Shared, R, &["Read", "Share"], 204),
     row("DELETE", "secrets-safe/secrets/{T}/shares", Body::None, Shared, R, &["Read", "Share"], 204),
 ];
 
-/// The callers: one per feature level (0: none).
-struct Callers {
-    by_level: [Session; 3],
-}
-
 struct World {
     app: TestApp,
     admin: Session,
-    callers: Callers,
+    /// One caller per pair of levels (Secrets-Safe, Workforce Passwords) the rows use.
+    callers: Vec<((u8, u8), Session)>,
     bystander: Session,
     counter: std::cell::Cell<u32>,
 }
@@ -122,19 +121,32 @@ impl World {
     fn new() -> Self {
         let app = TestApp::start();
         let admin = app.admin();
-        let by_level = [
-            app.user_with_feature(&admin, "none", 0),
-            app.user_with_feature(&admin, "reader", R),
-            app.user_with_feature(&admin, "writer", RW),
-        ];
+        let callers = [(0, 0), (R, 0), (RW, 0), (R, RW), (RW, R), (RW, RW)]
+            .into_iter()
+            .map(|(ss, wp)| {
+                let name = format!("user-{ss}-{wp}");
+                ((ss, wp), user_with(&app, &admin, &name, ss, wp))
+            })
+            .collect();
         let bystander = app.user_with_feature(&admin, "bystander", R);
         World {
             app,
             admin,
-            callers: Callers { by_level },
+            callers,
             bystander,
             counter: std::cell::Cell::new(0),
         }
+    }
+
+    /// The caller holding Secrets-Safe at `secrets_safe` and Workforce Passwords at
+    /// `workforce`.
+    fn caller(&self, secrets_safe: u8, workforce: u8) -> &Session {
+        let (_, session) = self
+            .callers
+            .iter()
+            .find(|(levels, _)| *levels == (secrets_safe, workforce))
+            .expect("a caller at those levels");
+        session
     }
 
     fn grant(&self, safe: &str, user: &Session, flags: &[&str]) {
@@ -229,13 +241,27 @@ fn every_endpoint_needs_its_feature_level_and_safe_flag_and_no_more() {
                 failures.push(format!("{name}: {what}: want {want}, got {reply:?}"));
             }
         };
-        let exact = &world.callers.by_level[usize::from(row.feature)];
+        let exact = world.caller(row.feature, row.workforce);
         check("exact", world.call(row, exact, row.flags), row.ok);
         if row.feature == RW {
-            let lower = &world.callers.by_level[usize::from(R)];
+            let lower = world.caller(R, row.workforce);
             check("feature Read", world.call(row, lower, row.flags), 403);
         }
-        let none = &world.callers.by_level[0];
+        if row.workforce == RW {
+            let lower = world.caller(row.feature, R);
+            check(
+                "Workforce Passwords Read",
+                world.call(row, lower, row.flags),
+                403,
+            );
+            let without = world.caller(row.feature, 0);
+            check(
+                "no Workforce Passwords",
+                world.call(row, without, row.flags),
+                403,
+            );
+        }
+        let none = world.caller(0, 0);
         check("no feature", world.call(row, none, row.flags), 403);
         if !row.flags.is_empty() {
             let (flags, want) = if row.flags == READ {
@@ -252,7 +278,7 @@ fn every_endpoint_needs_its_feature_level_and_safe_flag_and_no_more() {
 #[test]
 fn a_secret_moves_with_delete_where_it_lives_and_create_where_it_goes() {
     let world = World::new();
-    let writer = &world.callers.by_level[usize::from(RW)];
+    let writer = world.caller(RW, 0);
     let moved = |flags: &[&str], caller: &Session| -> Reply {
         let ids = world.setup(Full, caller, flags);
         let id = |name: &str| ids.iter().find(|(n, _)| *n == name).unwrap().1.clone();
@@ -276,7 +302,7 @@ fn a_secret_moves_with_delete_where_it_lives_and_create_where_it_goes() {
         0,
         "without Delete: {reply:?}"
     );
-    let reader = &world.callers.by_level[usize::from(R)];
+    let reader = world.caller(R, 0);
     assert_eq!(moved(&["Read", "Delete"], reader).status, 403);
 }
 

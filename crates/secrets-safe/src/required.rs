@@ -8,7 +8,12 @@
 //! The reference gives several changes to Read: updating a safe and assigning or
 //! revoking its permissions ("Secrets Safe (Read)"), removing shares. There the flag on
 //! the safe (Edit, Manage, Share) is what guards the change. Where the reference names
-//! no level (creating a share, moves, favourites), a change needs Read/Write.
+//! no level, creating a share and moves need Read/Write; marking a favourite, the
+//! caller's own mark, needs Read.
+//!
+//! Every Read/Write endpoint but the safes' needs a flag beyond Read on the safe: a
+//! caller whose feature for a place reaches Read only holds Read there
+//! (`access::Reach`), so that flag is what refuses him.
 
 use crate::permissions::Flags;
 use edgesafe_api_common::principal::{LEVEL_READ, LEVEL_WRITE};
@@ -129,7 +134,8 @@ impl Endpoint {
             FolderUpdate => needs(RW, Flags::UPDATE),
             FolderDelete => needs(RW, Flags::DELETE),
             FolderMove => needs(RW, Flags::UPDATE),
-            FolderFavorite => needs(RW, Flags::READ),
+            // A favourite is the caller's own mark, not a change to the safe.
+            FolderFavorite => needs(R, Flags::READ),
             // "Workforce Passwords Read/Write, when destination folder is a Personal
             // Folder; Workforce Passwords Read/Write and Secrets Safe ReadWrite, when
             // destination folder is a team folder."
@@ -143,7 +149,7 @@ impl Endpoint {
             SecretUpdate => needs(RW, Flags::UPDATE),
             SecretDelete => needs(RW, Flags::DELETE),
             SecretMove => needs(RW, Flags::NONE),
-            SecretFavorite => needs(RW, Flags::READ),
+            SecretFavorite => needs(R, Flags::READ),
             ShareList => needs(R, Flags::READ),
             ShareCreate => needs(RW, Flags::SHARE),
             ShareDelete => needs(R, Flags::SHARE),
@@ -175,6 +181,35 @@ mod tests {
                 !endpoint.safe_flag().is_empty(),
                 "{endpoint:?} guarded by a flag"
             );
+        }
+    }
+
+    #[test]
+    fn read_write_needs_a_flag_beyond_read_outside_the_safes_area() {
+        use Endpoint::*;
+        for endpoint in [
+            FolderCreate,
+            FolderUpdate,
+            FolderDelete,
+            FolderMove,
+            FolderImport,
+            SecretCreate,
+            SecretUpdate,
+            SecretDelete,
+            ShareCreate,
+        ] {
+            let required = endpoint.required();
+            assert_eq!(required.feature, LEVEL_WRITE, "{endpoint:?}");
+            assert!(required.personal, "{endpoint:?}");
+            assert!(
+                !required.safe.is_empty() && required.safe != Flags::READ,
+                "{endpoint:?}"
+            );
+        }
+        // A move's flags are per secret (`access::SECRET_MOVE`), both beyond Read.
+        assert_eq!(SecretMove.required().feature, LEVEL_WRITE);
+        for endpoint in [SafeCreate, SafeDelete] {
+            assert!(!endpoint.required().personal, "{endpoint:?}");
         }
     }
 
