@@ -126,11 +126,7 @@ impl<'a> Access<'a> {
     /// Secrets-Safe (Read) for reads, (Read/Write) for writes: 403 without it. (PAM v2
     /// routes; the v3 endpoints take their level from [`Endpoint::required`].)
     pub fn require_feature(&self, write: bool) -> Result<()> {
-        self.require_level(if write { LEVEL_WRITE } else { LEVEL_READ })
-    }
-
-    /// The Secrets-Safe feature at `level` (`LEVEL_READ` or `LEVEL_WRITE`): 403 without.
-    pub fn require_level(&self, level: u8) -> Result<()> {
+        let level = if write { LEVEL_WRITE } else { LEVEL_READ };
         if self.principal.can(FEATURE, level) {
             Ok(())
         } else {
@@ -445,7 +441,7 @@ pub fn feature_access<'a>(
                 action,
                 target,
                 Decision::Deny,
-                Some("no Secrets-Safe feature permission"),
+                Some("no feature permission at the level the endpoint needs"),
             );
         }
     })
