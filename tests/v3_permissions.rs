@@ -435,6 +435,13 @@ fn a_personal_folder_is_its_owners_alone() {
     );
     assert_eq!(read.status, 200, "{read:?}");
     assert_eq!(read.json()["FolderPath"], "Personal Folder/Sub");
+    // Found by path, as the library looks secrets up, by her alone.
+    let by_path = "secrets-safe/secrets?path=Personal%20Folder/Sub/diary";
+    let found = app.v3(&alice, "GET", by_path, None).json();
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "{found}");
+    assert_eq!(found[0]["Id"], secret.as_str());
+    let found = app.v3(&admin, "GET", by_path, None).json();
+    assert_eq!(found, json!([]), "{found}");
 
     // Nobody else sees it, administrators included, by id or in any list.
     for other in [&bob, &admin] {
