@@ -69,6 +69,11 @@ pub enum Endpoint {
     SecretMove,
     /// `PUT secrets/{id}/favorite`
     SecretFavorite,
+    /// API 3.3 (not in the reference; as the newest library calls it): a secret's
+    /// versions, one old version, and its TOTP code are reads of the secret.
+    SecretHistory,
+    /// API 3.3: making an old version current again is an update.
+    SecretRollback,
     /// `GET secrets/{id}/shares`
     ShareList,
     /// `POST secrets/{id}/shares/{folderId}` (and Create on the folder's safe)
@@ -150,6 +155,8 @@ impl Endpoint {
             SecretDelete => needs(RW, Flags::DELETE),
             SecretMove => needs(RW, Flags::NONE),
             SecretFavorite => needs(R, Flags::READ),
+            SecretHistory => needs(R, Flags::READ),
+            SecretRollback => needs(RW, Flags::UPDATE),
             ShareList => needs(R, Flags::READ),
             ShareCreate => needs(RW, Flags::SHARE),
             ShareDelete => needs(R, Flags::SHARE),
@@ -196,6 +203,7 @@ mod tests {
             SecretCreate,
             SecretUpdate,
             SecretDelete,
+            SecretRollback,
             ShareCreate,
         ] {
             let required = endpoint.required();
