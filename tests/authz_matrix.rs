@@ -116,6 +116,9 @@ const ADMIN_ONLY: [Want; 6] = [U, F, F, F, F, U];
 const CALLER: [Want; 6] = [U, Ok, Ok, Ok, Ok, U];
 /// Alice's objects: bob and erin learn nothing (404), dave lacks the feature (403).
 const HERS: [Want; 6] = [U, F, N, F, N, U];
+/// The CSV import into her folder: it needs Workforce Passwords as well, which none of
+/// the others holds (403 before anything is looked up).
+const IMPORT: [Want; 6] = [U, F, F, F, F, U];
 /// Lists: bob and erin see theirs only, dave lacks the feature.
 const LIST: [Want; 6] = [U, F, Hidden, F, Hidden, U];
 /// Creating a safe of one's own.
@@ -152,8 +155,8 @@ const V3_ROWS: &[Row] = &[
     row("POST", "secrets-safe/folders", Body::Json(FOLDER_JSON), Needs::Write, HERS),
     row("GET", "secrets-safe/folders/{F}", Body::None, Needs::Metadata, HERS),
     row("PUT", "secrets-safe/folders/{F}", Body::Json(r#"{"Name": "renamed-{COL}"}"#), Needs::Write, HERS),
-    row("POST", "secrets-safe/folders/{F}", Body::File, Needs::Write, HERS),
-    row("POST", "secrets-safe/folders/{F}/upload", Body::File, Needs::Write, HERS),
+    row("POST", "secrets-safe/folders/{F}", Body::File, Needs::Write, IMPORT),
+    row("POST", "secrets-safe/folders/{F}/upload", Body::File, Needs::Write, IMPORT),
     row("PUT", "secrets-safe/folders/{F}/move", Body::Json(r#"{"DestinationFolderId": "{BF}"}"#), Needs::Write, HERS),
     row("PUT", "secrets-safe/folders/{F}/favorite", Body::Json(r#"{"Favorite": true}"#), Needs::Write, HERS),
     // Secrets.

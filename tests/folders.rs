@@ -479,7 +479,7 @@ fn list_filters_order_and_paging() {
     assert_eq!(owned["FolderOwnerId"], other.user_id);
 
     // No filters: everything the caller can read, in tree order (each folder right
-    // after its parent, names compared without case).
+    // after its parent, names compared without case), his personal folder included.
     let all = list(&app, &admin, "");
     assert_eq!(
         paths(&all),
@@ -492,6 +492,7 @@ fn list_filters_order_and_paging() {
             "Alpha/Infra",
             "Beta",
             "Beta/Mine",
+            "Personal Folder",
         ]
     );
     for folder in &all {
@@ -546,10 +547,10 @@ fn list_filters_order_and_paging() {
         Vec::<String>::new()
     );
 
-    // RootOnly: the safes.
+    // RootOnly: the safes and the personal folder.
     assert_eq!(
         paths(&list(&app, &admin, "RootOnly=True")),
-        ["Alpha", "Beta"]
+        ["Alpha", "Beta", "Personal Folder"]
     );
     // What the library always sends, with its Python spelling of booleans.
     assert_eq!(
@@ -576,7 +577,7 @@ fn list_filters_order_and_paging() {
     );
     assert_eq!(
         list(&app, &admin, &format!("folderOwnerId={}", admin.user_id)).len(),
-        7
+        8
     );
 
     // Limit and Offset cut the ordered list; the default limit (1000) shows all.
@@ -588,13 +589,23 @@ fn list_filters_order_and_paging() {
         paths(&list(&app, &admin, "limit=3&offset=2")),
         ["Alpha/Apps/db", "Alpha/Apps/Web", "Alpha/Apps Archive"]
     );
-    assert_eq!(paths(&list(&app, &admin, "Offset=7")), ["Beta/Mine"]);
+    assert_eq!(
+        paths(&list(&app, &admin, "Offset=7")),
+        ["Beta/Mine", "Personal Folder"]
+    );
     assert!(list(&app, &admin, "Offset=100").is_empty());
-    assert_eq!(list(&app, &admin, "Limit=1000000").len(), 8);
+    assert_eq!(list(&app, &admin, "Limit=1000").len(), 9);
+
+    // One paging rule for folders and secrets: Limit 1 to 1000, the same answer.
+    let folders = app.v3(&admin, "GET", &format!("{FOLDERS}?Limit=1001"), None);
+    let secrets = app.v3(&admin, "GET", "secrets-safe/secrets?Limit=1001", None);
+    assert_eq!(folders.status, 400, "{folders:?}");
+    assert_eq!((secrets.status, &secrets.body), (400, &folders.body));
 
     // Bad values are 400 naming the parameter.
     for query in [
         "Limit=0",
+        "Limit=1000000",
         "limit=-1",
         "Limit=abc",
         "Limit=1.5",
@@ -790,7 +801,10 @@ fn delete_removes_an_empty_subtree_at_once() {
         assert_eq!(get(&app, &admin, id).status, 404);
     }
     assert_eq!(get(&app, &admin, &keep).status, 200);
-    assert_eq!(paths(&list(&app, &admin, "")), ["Deletes", "Deletes/Keep"]);
+    assert_eq!(
+        paths(&list(&app, &admin, "")),
+        ["Deletes", "Deletes/Keep", "Personal Folder"]
+    );
     assert_eq!(
         app.count(
             "SELECT count(*) FROM folder_favorites WHERE folder_id = ?1",
@@ -1100,6 +1114,19 @@ fn csv_import_creates_credentials_through_the_secrets_component() {
     let app = TestApp::start();
     let admin = app.admin();
     let owner = app.user_with_feature(&admin, "importer", 2);
+    // The import needs Workforce Passwords (PermissionID 3) besides Secrets-Safe.
+    let group = app.count(
+        "SELECT id FROM user_groups WHERE name = 'importer-group'",
+        [],
+    );
+    let reply = app.v3(
+        &admin,
+        "POST",
+        &format!("UserGroups/{group}/Permissions"),
+        Some(json!([{"PermissionID": 1, "AccessLevelID": 2},
+                    {"PermissionID": 3, "AccessLevelID": 2}])),
+    );
+    assert_eq!(reply.status, 204, "{reply:?}");
     let safe = app.create_safe(&owner, "Imported");
     let folder = id_of(&create(&app, &owner, &safe, "Creds"));
 
@@ -1276,19 +1303,25 @@ fn who_may_do_what() {
     for (what, reply) in calls(&no_feature) {
         assert_eq!(reply.status, 403, "{what}: {reply:?}");
     }
-    // With the feature at read only: reads work, every write is 403.
+    // With the feature at read only: reads and favourites (the caller's own marks)
+    // work, every write is 403.
     for (what, reply) in calls(&read_feature) {
-        let want = if what == "list" || what == "get" {
-            200
-        } else {
-            403
+        let want = match what {
+            "list" | "get" => 200,
+            "favorite" => 204,
+            _ => 403,
         };
         assert_eq!(reply.status, want, "{what}: {reply:?}");
     }
 
-    // The feature but no grant on the safe: the folders do not exist for them.
+    // The feature but no grant on the safe: the folders do not exist for them (the
+    // import needs Workforce Passwords first, which the stranger lacks: 403).
     for (what, reply) in calls(&stranger) {
-        let want = if what == "list" { 200 } else { 404 };
+        let want = match what {
+            "list" => 200,
+            "upload" => 403,
+            _ => 404,
+        };
         assert_eq!(reply.status, want, "{what}: {reply:?}");
         if what == "list" {
             assert_eq!(reply.json(), json!([]), "{reply:?}");

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 const SAFES: &str = "secrets-safe/safes";
 const UNKNOWN_ID: &str = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
+/// The flags a manager holds, as every answer names them.
+const MANAGER: [&str; 6] = ["Read", "Create", "Edit", "Delete", "Manage", "Share"];
 
 fn safe_path(id: &str) -> String {
     format!("{SAFES}/{id}")
@@ -97,9 +99,11 @@ fn post_safes_creates_a_safe_its_creator_manages() {
     assert_eq!(reply.status, 201, "{reply:?}");
     let body = reply.json();
     let id = body["Id"].as_str().expect("Id").to_string();
+    // The reference's shape: the caller's flags, the description also as SecretName.
     assert_eq!(
         body,
-        json!({"Id": id, "Name": "Team", "Description": "team safe"})
+        json!({"Id": id, "Name": "Team", "Description": "team safe", "SecretName": "team safe",
+            "PermissionFlags": MANAGER})
     );
     assert_eq!(id, id.to_lowercase());
 
@@ -115,7 +119,43 @@ fn post_safes_creates_a_safe_its_creator_manages() {
         entry,
         &json!({"Id": entry["Id"], "FolderId": id, "PrincipalType": 0,
             "PrincipalID": admin.user_id, "UserId": admin.user_id, "GroupId": null,
-            "PermissionFlags": ["Manage"], "ExpiresOn": null})
+            "PermissionFlags": MANAGER, "ExpiresOn": null})
+    );
+
+    // SecretName, the reference's other name of the description, sets it too.
+    let reply = app.v3(
+        &admin,
+        "POST",
+        SAFES,
+        Some(json!({"Name": "Aliased", "SecretName": "said so"})),
+    );
+    assert_eq!(reply.status, 201, "{reply:?}");
+    assert_eq!(
+        (
+            reply.json()["Description"].clone(),
+            reply.json()["SecretName"].clone()
+        ),
+        (json!("said so"), json!("said so"))
+    );
+    let aliased = reply.json()["Id"].as_str().unwrap().to_owned();
+    let renamed = app.v3(
+        &admin,
+        "PUT",
+        &safe_path(&aliased),
+        Some(json!({"Name": "Aliased", "SecretName": "changed"})),
+    );
+    assert_eq!(renamed.status, 204, "{renamed:?}");
+    let got = app.v3(&admin, "GET", &safe_path(&aliased), None).json();
+    assert_eq!(got["Description"], "changed");
+    let long = app.v3(
+        &admin,
+        "PUT",
+        &safe_path(&aliased),
+        Some(json!({"Name": "Aliased", "SecretName": "x".repeat(257)})),
+    );
+    assert_eq!(
+        long.status, 400,
+        "a long SecretName is refused, not dropped: {long:?}"
     );
 
     // Lower-case property names bind too; Description defaults to "".
@@ -142,6 +182,8 @@ fn post_safes_refuses_duplicates_and_bad_input() {
         json!({"Name": long}),
         json!({"Name": "a/b"}),
         json!({"Name": "ok", "Description": long}),
+        json!({"Name": "ok", "SecretName": long}),
+        json!({"Name": "ok", "Description": "one", "SecretName": "two"}),
         json!({"Name": 5}),
         json!([]),
     ] {
@@ -179,16 +221,37 @@ fn get_safes_lists_what_the_caller_can_read() {
     assert_eq!(all.status, 200, "{all:?}");
     assert_eq!(
         all.json(),
-        json!([{"Id": a, "Name": "Alpha", "Description": "Alpha safe"},
-               {"Id": b, "Name": "Beta", "Description": "Beta safe"}])
+        json!([{"Id": a, "Name": "Alpha", "Description": "Alpha safe",
+                "SecretName": "Alpha safe", "PermissionFlags": MANAGER},
+               {"Id": b, "Name": "Beta", "Description": "Beta safe",
+                "SecretName": "Beta safe", "PermissionFlags": MANAGER}])
     );
     let mine = app.v3(&alice, "GET", &format!("{SAFES}?version=3.1"), None);
     assert_eq!(mine.status, 200, "{mine:?}");
     assert_eq!(
         mine.json(),
-        json!([{"Id": a, "Name": "Alpha", "Description": "Alpha safe"}])
+        json!([{"Id": a, "Name": "Alpha", "Description": "Alpha safe",
+                "SecretName": "Alpha safe", "PermissionFlags": MANAGER}])
     );
     assert!(!listed(&app, &bob, &a));
+    // Each caller sees his own flags.
+    let bob_id = json!({"PrincipalType": 0, "PrincipalID": bob.user_id,
+        "PermissionFlags": ["Read", "Update"]});
+    let reply = app.v3(&admin, "PUT", &permissions_path(&a), Some(bob_id));
+    assert_eq!(reply.status, 204, "{reply:?}");
+    let seen = app.v3(&bob, "GET", SAFES, None).json();
+    let alpha = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Id"] == a)
+        .cloned();
+    assert_eq!(
+        alpha.map(|s| s["PermissionFlags"].clone()),
+        Some(json!(["Read", "Edit"]))
+    );
+    let one = app.v3(&bob, "GET", &safe_path(&a), None).json();
+    assert_eq!(one["PermissionFlags"], json!(["Read", "Edit"]));
 }
 
 // ---------------------------------------------------------------- GET safes/{id}
@@ -202,7 +265,8 @@ fn get_safe_answers_the_safe_and_refuses_folders_and_unknown_ids() {
     assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(
         reply.json(),
-        json!({"Id": id, "Name": "Team", "Description": "Team safe"})
+        json!({"Id": id, "Name": "Team", "Description": "Team safe", "SecretName": "Team safe",
+            "PermissionFlags": MANAGER})
     );
     // Ids match whatever their case.
     let upper = app.v3(&admin, "GET", &safe_path(&id.to_uppercase()), None);
@@ -251,7 +315,8 @@ fn put_safe_renames_and_refuses_duplicates_folders_and_unknown_ids() {
     let got = app.v3(&admin, "GET", &safe_path(&id), None).json();
     assert_eq!(
         got,
-        json!({"Id": id, "Name": "Renamed", "Description": "new"})
+        json!({"Id": id, "Name": "Renamed", "Description": "new", "SecretName": "new",
+            "PermissionFlags": MANAGER})
     );
 
     // A left-out Description keeps the stored one; a change of case is no conflict.
@@ -380,7 +445,7 @@ fn put_safe_permissions_grants_updates_and_revokes() {
         g,
         json!({"Id": g["Id"], "FolderId": safe, "PrincipalType": 1,
             "PrincipalID": group, "UserId": null, "GroupId": group,
-            "PermissionFlags": ["Read", "Update", "Share"], "ExpiresOn": expires})
+            "PermissionFlags": ["Read", "Edit", "Share"], "ExpiresOn": expires})
     );
 
     // An update replaces the flags and keeps the grant's Id.
@@ -396,7 +461,7 @@ fn put_safe_permissions_grants_updates_and_revokes() {
     let a2 = grant_of(&grants(&app, &admin, &safe), user(&alice)).expect("grant");
     assert_eq!(
         (a2["Id"].clone(), a2["PermissionFlags"].clone()),
-        (a["Id"].clone(), json!(["Manage"]))
+        (a["Id"].clone(), json!(MANAGER))
     );
 
     // Without PermissionFlags an existing grant keeps its flags and takes the expiry.
@@ -406,7 +471,7 @@ fn put_safe_permissions_grants_updates_and_revokes() {
     let a3 = grant_of(&grants(&app, &admin, &safe), user(&alice)).expect("grant");
     assert_eq!(
         (a3["PermissionFlags"].clone(), a3["ExpiresOn"].clone()),
-        (json!(["Manage"]), json!(expires))
+        (json!(MANAGER), json!(expires))
     );
 
     // bt-cli revokes with an empty list; ["None"] does the same; both are idempotent.
@@ -458,7 +523,6 @@ fn put_safe_permissions_refuses_bad_input() {
     let past = utc(now() - 60);
     let cases = [
         json!({"PrincipalType": 0, "PrincipalID": alice.user_id, "PermissionFlags": ["Create"]}),
-        json!({"PrincipalType": 0, "PrincipalID": alice.user_id, "PermissionFlags": ["Read", "Manage"]}),
         json!({"PrincipalType": 0, "PrincipalID": alice.user_id, "PermissionFlags": ["Read", "Fly"]}),
         json!({"PrincipalType": 0, "PrincipalID": alice.user_id, "PermissionFlags": ["Update, Delete"]}),
         json!({"PrincipalType": 0, "PrincipalID": alice.user_id, "PermissionFlags": [5]}),
@@ -584,7 +648,7 @@ fn the_last_manager_cannot_be_removed() {
         assert_eq!(reply.status, 409, "{reply:?}");
     }
     let mine = grant_of(&grants(&app, &alice, &safe), user(&alice)).expect("grant");
-    assert_eq!(mine["PermissionFlags"], json!(["Manage"]));
+    assert_eq!(mine["PermissionFlags"], json!(MANAGER));
 
     // With a second manager (a teammate, so that alice may name him), stepping down
     // works.
@@ -652,30 +716,30 @@ fn the_feature_permission_comes_first() {
     );
     let me = json!({"PrincipalType": 0, "PrincipalID": admin.user_id});
 
-    for (method, path, body) in [
-        ("GET", SAFES.to_string(), None),
-        ("POST", SAFES.to_string(), Some(json!({"Name": "X"}))),
-        ("GET", format!("{SAFES}/safe-permissions"), None),
-        ("GET", safe_path(&safe), None),
-        ("PUT", safe_path(&safe), Some(json!({"Name": "X"}))),
-        ("DELETE", safe_path(&safe), None),
-        ("GET", permissions_path(&safe), None),
-        ("PUT", permissions_path(&safe), Some(me.clone())),
-        ("DELETE", permissions_path(&safe), Some(me.clone())),
+    // With the read feature, what the reference gives to Read works (given the flag
+    // on the safe); creating and deleting safes are refused whatever the grant says.
+    for (method, path, body, read_feature) in [
+        ("GET", SAFES.to_string(), None, 200),
+        ("POST", SAFES.to_string(), Some(json!({"Name": "X"})), 403),
+        ("GET", format!("{SAFES}/safe-permissions"), None, 200),
+        ("GET", safe_path(&safe), None, 200),
+        ("PUT", safe_path(&safe), Some(json!({"Name": "Y"})), 204),
+        ("DELETE", safe_path(&safe), None, 403),
+        ("GET", permissions_path(&safe), None, 200),
+        ("PUT", permissions_path(&safe), Some(me.clone()), 204),
+        ("DELETE", permissions_path(&safe), Some(me.clone()), 204),
     ] {
         let reply = app.v3(&none, method, &path, body.clone());
         assert_eq!(reply.status, 403, "no feature: {method} {path}: {reply:?}");
-        // Read only: reading works, writing is refused whatever the grant says.
         let reply = app.v3(&reader, method, &path, body);
-        let want = if method == "GET" { 200 } else { 403 };
         assert_eq!(
-            reply.status, want,
+            reply.status, read_feature,
             "read feature: {method} {path}: {reply:?}"
         );
     }
     assert_eq!(
         app.v3(&admin, "GET", &safe_path(&safe), None).json()["Name"],
-        "Team"
+        "Y"
     );
 
     // Refusals are in the audit trail, as is each change.

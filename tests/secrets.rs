@@ -291,7 +291,12 @@ fn the_version_parameter_picks_the_shape() {
     );
     assert_eq!(reply.status, 201, "{reply:?}");
     let got = reply.json();
-    assert_eq!(keys(&got), keys_v31());
+    // A 3.1 create answer also has the key the reference shows for its kind.
+    let mut created_keys = keys_v31();
+    created_keys.push("GroupId".to_owned());
+    created_keys.sort();
+    assert_eq!(keys(&got), created_keys);
+    assert_eq!(got["GroupId"], Value::Null, "owned by a user");
     assert_eq!(
         got["Owners"],
         json!([{"GroupId": group, "UserId": admin.user_id, "Name": "admin", "Email": ""}])
@@ -333,6 +338,61 @@ fn the_version_parameter_picks_the_shape() {
         );
         assert_eq!(reply.status, 400, "version={bad}: {reply:?}");
         assert_eq!(reply.json()["Code"], "bad_request");
+    }
+}
+
+#[test]
+fn create_answers_from_3_1_carry_the_key_the_reference_shows_for_their_kind() {
+    let (app, admin, safe) = start();
+    let group = app.group_with_feature(&admin, "dbas", 1, &[admin.user_id]);
+    let with_key = |got: &Value, key: &str| {
+        let mut want = keys_v31();
+        want.push(key.to_owned());
+        want.sort();
+        assert_eq!(keys(got), want, "{got}");
+    };
+    for version in ["3.1", "3.2"] {
+        let path = |kind: &str| format!("{}{kind}?version={version}", folder_secrets(&safe));
+        let body = json!({"Title": format!("grouped {version}"), "Username": "u",
+            "Password": "p", "OwnerId": group, "OwnerType": "Group",
+            "Owners": [{"GroupId": group}]});
+        let reply = app.v3(&admin, "POST", &path(""), Some(body));
+        assert_eq!(reply.status, 201, "{reply:?}");
+        let got = reply.json();
+        assert_eq!(got["GroupId"], group, "{got}");
+
+        let body = text_body(&format!("text {version}"), "v");
+        let reply = app.v3(&admin, "POST", &path("/text"), Some(body));
+        assert_eq!(reply.status, 201, "{reply:?}");
+        let got = reply.json();
+        assert_eq!(got["Owner"], "admin", "{got}");
+        if version == "3.1" {
+            with_key(&got, "Owner");
+        }
+
+        let metadata = json!({"Title": format!("file {version}"), "FileName": "a.txt"});
+        let reply = send_multipart(
+            &app,
+            &admin,
+            "POST",
+            &path("/file"),
+            &file_upload(&metadata, "a.txt", b"abc"),
+        );
+        assert_eq!(reply.status, 201, "{reply:?}");
+        let got = reply.json();
+        assert_eq!(got["OwnerType"], "User", "{got}");
+        if version == "3.1" {
+            with_key(&got, "OwnerType");
+        }
+        // Reads keep the version's shape.
+        let id = id_of(&reply);
+        let read = app.v3(
+            &admin,
+            "GET",
+            &format!("{}?version=3.1", secret_path(&id)),
+            None,
+        );
+        assert_eq!(keys(&read.json()), keys_v31());
     }
 }
 
@@ -1086,6 +1146,52 @@ fn file_updates_answer_204_and_replace_the_content() {
 }
 
 #[test]
+fn file_updates_take_the_documented_json_metadata() {
+    let (app, admin, safe) = start();
+    let id = id_of(&post_file(&app, &admin, &safe, "blob", b"abc"));
+    let path = format!("{}/file", secret_path(&id));
+    let versions = || {
+        app.count(
+            "SELECT count(*) FROM secret_versions WHERE secret_id = ?1",
+            [&id],
+        )
+    };
+    let body = json!({"FolderId": safe, "Title": "renamed", "Description": "d",
+        "Notes": "n", "Urls": [{"Url": "https://example.com"}]});
+    let reply = app.v3(&admin, "PUT", &path, Some(body));
+    assert_eq!(reply.status, 204, "{reply:?}");
+    assert!(reply.body.is_empty());
+    let meta = app.v3(&admin, "GET", &path, None).json();
+    assert_eq!(
+        (
+            meta["Title"].clone(),
+            meta["Description"].clone(),
+            meta["Notes"].clone(),
+            meta["FileHash"].clone(),
+        ),
+        (json!("renamed"), json!("d"), json!("n"), json!(ABC_SHA256))
+    );
+    assert_eq!(versions(), 1, "the file stays as it was");
+    let download = app.v3(&admin, "GET", &format!("{path}/download"), None);
+    assert_eq!(download.body, b"abc");
+
+    // The metadata rules hold for JSON as for multipart; other media types are 415.
+    for body in [
+        json!({"Title": ""}),
+        json!({"Title": "t", "Notes": "n".repeat(4001)}),
+    ] {
+        let reply = app.v3(&admin, "PUT", &path, Some(body));
+        assert_eq!(reply.status, 400, "{reply:?}");
+    }
+    let reply = app.v3_raw(&admin, "PUT", &path, "text/plain", b"{}");
+    assert_eq!(reply.status, 415, "{reply:?}");
+    assert_eq!(
+        app.v3(&admin, "GET", &path, None).json()["Title"],
+        "renamed"
+    );
+}
+
+#[test]
 fn a_changed_folder_id_moves_the_secret() {
     let (app, admin, safe) = start();
     let bob = app.user_with_feature(&admin, "bob", 2);
@@ -1497,7 +1603,7 @@ fn shares_link_a_secret_into_another_folder() {
     assert_eq!(reply.status, 201, "{reply:?}");
     assert_eq!(
         reply.json(),
-        json!({"SecretId": id, "FolderId": target, "FolderPath": "Target", "SecretName": "linked"})
+        json!({"SecretId": id, "FolderID": target, "FolderPath": "Target", "SecretName": "linked"})
     );
     assert_eq!(
         app.v3(&admin, "POST", &share_path, Some(json!({}))).status,
@@ -1512,7 +1618,7 @@ fn shares_link_a_secret_into_another_folder() {
     assert_eq!(reply.status, 200);
     assert_eq!(
         reply.json(),
-        json!([{"SecretId": id, "FolderId": target, "FolderPath": "Target", "SecretName": "linked"}])
+        json!([{"SecretId": id, "FolderID": target, "FolderPath": "Target", "SecretName": "linked"}])
     );
 
     // Carol reads the target safe only, and so the secret, its value and its list entry;
@@ -1714,7 +1820,7 @@ fn move_secrets_moves_shares_within_their_safe() {
     let shares = app
         .v3(&admin, "GET", &format!("{}/shares", secret_path(&id)), None)
         .json();
-    assert_eq!(shares[0]["FolderId"], json!(to));
+    assert_eq!(shares[0]["FolderID"], json!(to));
     assert_eq!(shares.as_array().map(Vec::len), Some(1));
     // Into another safe, a share does not move.
     let body =

@@ -152,7 +152,7 @@ def flow(version):
 
     # Shares
     share = secret_api.create_secret_share(cred["Id"], other["Id"])
-    check(share["FolderId"].lower() == other["Id"].lower(), f"share {share}")
+    check(share["FolderID"].lower() == other["Id"].lower(), f"share {share}")
     check(len(secret_api.get_secret_shares_by_id(cred["Id"])) == 1, "shares listed")
     secret_api.delete_secret_share(cred["Id"], other["Id"])
     secret_api.create_secret_share(cred["Id"], other["Id"])

@@ -9,8 +9,6 @@
 //! settings change and mark-safe commits with its audit event, which never carries the
 //! value.
 
-use std::collections::HashMap;
-
 use edgesafe_api_common::response::{json, Response};
 use edgesafe_api_common::vault::{storage, AuditEvent, Db, Decision, Outcome, Statement};
 use edgesafe_api_common::{ApiError, ErrorCode, Result};
@@ -73,18 +71,9 @@ struct Visible {
 /// into; 404 otherwise, like a missing one.
 fn visible_secret(ctx: &Ctx, access: &Access<'_>, id: &str, action: &str) -> Result<Visible> {
     let secret = store::find_secret(id)?.ok_or_else(ApiError::not_found)?;
-    let grants = if access.principal.admin {
-        HashMap::new()
-    } else {
-        access.all_grants()?
-    };
-    let flags = |safe: &str| {
-        if access.principal.admin {
-            Flags::ALL
-        } else {
-            grants.get(safe).copied().unwrap_or_default()
-        }
-    };
+    // Every safe for an administrator, but nobody else's personal folder.
+    let readable = access.readable_safes()?;
+    let flags = |safe: &str| readable.get(safe).copied().unwrap_or_default();
     let own = flags(&secret.safe_id);
     if access.can_see(own)
         || store::shared_into_safes(id)?

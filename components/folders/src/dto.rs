@@ -9,6 +9,7 @@ use edgesafe_api_common::request::Query;
 use edgesafe_api_common::validate;
 use edgesafe_api_common::{time, ApiError, Result};
 use edgesafe_secrets_safe::ids;
+use edgesafe_secrets_safe::paging::Page;
 use serde::{Deserialize, Serialize};
 
 use crate::store::FolderView;
@@ -19,8 +20,6 @@ pub const DESCRIPTION_MAX: usize = 256;
 /// A folder path has at most 7 names, the safe's included: Password Safe's
 /// MaxFolderDepth is 6 below the safe, and the clients refuse deeper paths.
 pub const MAX_DEPTH: i64 = 7;
-/// `Limit` when the client sends none.
-pub const DEFAULT_LIMIT: usize = 1000;
 
 // ---------------------------------------------------------------- field rules
 
@@ -204,8 +203,7 @@ pub struct ListFilter {
     pub include_subfolders: bool,
     pub root_only: bool,
     pub owner_id: Option<i64>,
-    pub limit: usize,
-    pub offset: usize,
+    pub page: Page,
 }
 
 fn text_param(query: &Query, name: &str) -> Option<String> {
@@ -240,8 +238,6 @@ impl ListFilter {
         let path = text_param(query, "FolderPath")
             .map(|p| path_names(&p))
             .filter(|names| !names.is_empty());
-        let limit = integer_param(query, "Limit", 1, "must be an integer greater than 0")?;
-        let offset = integer_param(query, "Offset", 0, "must be an integer, 0 or more")?;
         let owner_id = integer_param(
             query,
             "FolderOwnerId",
@@ -254,8 +250,7 @@ impl ListFilter {
             include_subfolders: query.bool("IncludeSubfolders")?.unwrap_or(true),
             root_only: query.bool("RootOnly")?.unwrap_or(false),
             owner_id,
-            limit: limit.map_or(DEFAULT_LIMIT, |n| usize::try_from(n).unwrap_or(usize::MAX)),
-            offset: offset.map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+            page: Page::from_query(query)?,
         })
     }
 }
@@ -388,17 +383,20 @@ mod tests {
                 include_subfolders: false,
                 root_only: true,
                 owner_id: Some(4),
-                limit: 5,
-                offset: 2,
+                page: Page {
+                    limit: 5,
+                    offset: 2
+                },
             })
         );
         let f = filter("").ok();
-        assert_eq!(f.as_ref().map(|f| (f.limit, f.offset)), Some((1000, 0)));
+        assert_eq!(f.as_ref().map(|f| f.page), Some(Page::default()));
         assert_eq!(f.map(|f| f.include_subfolders), Some(true));
         for bad in [
             "Limit=0",
             "limit=-3",
             "limit=ten",
+            "limit=1001",
             "offset=-1",
             "rootOnly=perhaps",
         ] {

@@ -1,6 +1,6 @@
 //! The folders area's handlers, one per route and method.
 //!
-//! Each one checks the feature permission first (403), then the input (415/400), then
+//! Each one checks the feature level its `Endpoint` needs first (403), then the input (415/400), then
 //! the folders it touches through the caller's permissions on their safes (404 when
 //! the caller may not read the safe, exactly as for a folder that does not exist; 403
 //! when they may read it but lack the flag), then the tree's rules (400/409), and only
@@ -9,8 +9,9 @@
 use edgesafe_api_common::response::{empty, json, Response};
 use edgesafe_api_common::vault::Decision;
 use edgesafe_api_common::{ApiError, Result};
+use edgesafe_secrets_safe::access::refuse_share_into_personal;
 use edgesafe_secrets_safe::ids::SafeId;
-use edgesafe_secrets_safe::{folders, ids, Access, FavoriteIn, Flags, Folder};
+use edgesafe_secrets_safe::{folders, ids, Access, Endpoint, FavoriteIn, Flags, Folder};
 use http::StatusCode;
 
 use crate::dto::{
@@ -41,8 +42,15 @@ fn folder_out(id: &str, reader: i64) -> Result<FolderOut> {
     Ok(FolderOut::new(&view, folders::path(id)?))
 }
 
+/// Safes and personal folders are roots: they are changed elsewhere, or not at all.
 fn refuse_safe(folder: &Folder, what: &str) -> Result<()> {
-    if folder.is_safe() {
+    if folder.personal_user_id.is_some() {
+        return Err(ApiError::bad_request(
+            "Id",
+            "is a personal folder, which stays as it is",
+        ));
+    }
+    if folder.is_root() {
         return Err(ApiError::bad_request("Id", &format!("is a safe; {what}")));
     }
     Ok(())
@@ -77,6 +85,9 @@ fn destination(
     }
     if destination.safe_id != folder.safe_id {
         access.require_shares_follow(&store::shares_crossing(&folder.id, &destination.safe_id)?)?;
+        if store::subtree(&folder.id)?.shares > 0 {
+            refuse_share_into_personal(&destination.safe_id, field)?;
+        }
     }
     Ok(destination)
 }
@@ -99,7 +110,7 @@ fn share_approved(
 /// `GET secrets-safe/folders`: the folders (and safes) of every safe the caller may
 /// read, filtered and paged (see `listing`).
 pub fn get_folders(ctx: &Ctx) -> Result<Response> {
-    let access = Access::for_request(ctx)?;
+    let access = Access::for_endpoint(ctx, Endpoint::FolderList)?;
     let filter = ListFilter::from_query(&ctx.query)?;
     let safes: Vec<String> = access
         .readable_safes()?
@@ -112,8 +123,8 @@ pub fn get_folders(ctx: &Ctx) -> Result<Response> {
 
 /// `GET secrets-safe/folders/{id}`.
 pub fn get_folder(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = Access::for_request(ctx)?;
-    let view = visible(&access, id, Flags::READ)?;
+    let access = Access::for_endpoint(ctx, Endpoint::FolderRead)?;
+    let view = visible(&access, id, Endpoint::FolderRead.safe_flag())?;
     let path = folders::path(id)?;
     json(StatusCode::OK, &FolderOut::new(&view, path))
 }
@@ -123,10 +134,15 @@ pub fn get_folder(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `POST secrets-safe/folders`: a folder below a safe or folder (`ParentId`), owned
 /// by the caller. Needs Create on the parent's safe.
 pub fn post_folders(ctx: &Ctx) -> Result<Response> {
-    let access = Access::for_request(ctx)?;
+    let access = Access::for_endpoint(ctx, Endpoint::FolderCreate)?;
     let input = ctx.json::<FolderIn>()?.validate_new()?;
     let user = access.principal.user_id;
-    let parent = visible(&access, &input.parent_id, Flags::CREATE)?.folder;
+    let parent = visible(
+        &access,
+        &input.parent_id,
+        Endpoint::FolderCreate.safe_flag(),
+    )?
+    .folder;
     if store::depth(&parent.id)? >= MAX_DEPTH {
         return Err(ApiError::bad_request(
             "ParentId",
@@ -172,12 +188,12 @@ pub fn post_folders(ctx: &Ctx) -> Result<Response> {
 /// duplicate name there (409). Needs Update on the safe; a move needs what
 /// `PUT folders/{id}/move` needs. Answers with the folder.
 pub fn put_folder(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = Access::for_request(ctx)?;
+    let access = Access::for_endpoint(ctx, Endpoint::FolderUpdate)?;
     let input = ctx.json::<FolderIn>()?.validate_update()?;
     let user = access.principal.user_id;
     let folder = visible(&access, id, Flags::READ)?.folder;
     refuse_safe(&folder, "update safes with PUT secrets-safe/safes/{id}")?;
-    access.require_on_safe(&folder.safe_id, Flags::UPDATE)?;
+    access.require_on_safe(&folder.safe_id, Endpoint::FolderUpdate.safe_flag())?;
     let current_parent = folder.parent_id.as_deref().unwrap_or_default().to_owned();
     let (parent_id, share_approved) = match &input.parent_id {
         Some(new_parent) if *new_parent != current_parent => {
@@ -237,10 +253,10 @@ pub fn put_folder(ctx: &Ctx, id: &str) -> Result<Response> {
 /// folders' secrets into them do not block: the shares go with the folders, and the
 /// secrets stay where they live. Needs Delete on the safe. 204, as the library wants.
 pub fn delete_folder(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = Access::for_request(ctx)?;
+    let access = Access::for_endpoint(ctx, Endpoint::FolderDelete)?;
     let folder = visible(&access, id, Flags::READ)?.folder;
     refuse_safe(&folder, "delete safes with DELETE secrets-safe/safes/{id}")?;
-    access.require_on_safe(&folder.safe_id, Flags::DELETE)?;
+    access.require_on_safe(&folder.safe_id, Endpoint::FolderDelete.safe_flag())?;
     if store::subtree(&folder.id)?.secrets > 0 {
         return Err(ApiError::conflict(store::HOLDS_SECRETS));
     }
@@ -267,12 +283,12 @@ pub fn delete_folder(ctx: &Ctx, id: &str) -> Result<Response> {
 /// cross safes (see `edgesafe_secrets_safe::access`). Answers 200 with the folder as
 /// it now is and a move summary.
 pub fn put_folder_move(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = Access::for_request(ctx)?;
+    let access = Access::for_endpoint(ctx, Endpoint::FolderMove)?;
     let input = ctx.json::<MoveIn>()?.validate()?;
     let user = access.principal.user_id;
     let folder = visible(&access, id, Flags::READ)?.folder;
     refuse_safe(&folder, "a safe cannot be moved")?;
-    access.require_on_safe(&folder.safe_id, Flags::UPDATE)?;
+    access.require_on_safe(&folder.safe_id, Endpoint::FolderMove.safe_flag())?;
     let destination = destination(
         &access,
         &folder,
@@ -365,9 +381,9 @@ pub fn put_folder_move(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `PUT secrets-safe/folders/{id}/favorite`: marks or unmarks the folder (or safe) as
 /// one of the caller's favourites. Reading the folder is enough. 204.
 pub fn put_folder_favorite(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = Access::for_request(ctx)?;
+    let access = Access::for_endpoint(ctx, Endpoint::FolderFavorite)?;
     let favorite = ctx.json::<FavoriteIn>()?.validate()?;
-    let folder = visible(&access, id, Flags::READ)?.folder;
+    let folder = visible(&access, id, Endpoint::FolderFavorite.safe_flag())?.folder;
     store::set_favorite(access.principal.user_id, &folder.id, favorite)?;
     ctx.audit(
         "folder.favorite",
@@ -385,8 +401,8 @@ pub fn put_folder_favorite(ctx: &Ctx, id: &str) -> Result<Response> {
 /// before anything is read. 201 with the counts and one error per refused line, even
 /// when every line was refused.
 pub async fn post_folder_upload(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = Access::for_request(ctx)?;
-    let folder = visible(&access, id, Flags::CREATE)?.folder;
+    let access = Access::for_endpoint(ctx, Endpoint::FolderImport)?;
+    let folder = visible(&access, id, Endpoint::FolderImport.safe_flag())?.folder;
     let file = import::csv_file(ctx.content_type.as_deref(), ctx.body.clone()).await?;
     let lines = import::read_csv(&file)?;
     let owner = access.principal.user_id;

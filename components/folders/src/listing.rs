@@ -62,7 +62,7 @@ pub fn select(views: &[FolderView], filter: &ListFilter) -> Vec<FolderOut> {
             let folder = &view.folder;
             let names = paths.get(folder.id.as_str())?;
             let lowered: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
-            if filter.root_only && !folder.is_safe() {
+            if filter.root_only && !folder.is_root() {
                 return None;
             }
             if let Some(needle) = &filter.name {
@@ -87,10 +87,9 @@ pub fn select(views: &[FolderView], filter: &ListFilter) -> Vec<FolderOut> {
         a.0.cmp(&b.0)
             .then_with(|| a.1.folder.id.cmp(&b.1.folder.id))
     });
-    selected
-        .into_iter()
-        .skip(filter.offset)
-        .take(filter.limit)
+    filter
+        .page
+        .of(selected)
         .map(|(_, view, path)| FolderOut::new(view, path))
         .collect()
 }
@@ -99,6 +98,7 @@ pub fn select(views: &[FolderView], filter: &ListFilter) -> Vec<FolderOut> {
 mod tests {
     use super::*;
     use edgesafe_secrets_safe::ids::{FolderId, SafeId};
+    use edgesafe_secrets_safe::paging::Page;
     use edgesafe_secrets_safe::Folder;
 
     fn view(id: &str, parent: Option<&str>, name: &str, owner: i64) -> FolderView {
@@ -115,6 +115,7 @@ mod tests {
                 created_by: None,
                 modified_at: 0,
                 modified_by: None,
+                personal_user_id: None,
             },
             created_by_name: None,
             modified_by_name: None,
@@ -139,8 +140,7 @@ mod tests {
             include_subfolders: true,
             root_only: false,
             owner_id: None,
-            limit: 1000,
-            offset: 0,
+            page: Page::default(),
         }
     }
 
@@ -206,8 +206,10 @@ mod tests {
         );
         assert_eq!(
             paths(&ListFilter {
-                offset: 1,
-                limit: 2,
+                page: Page {
+                    offset: 1,
+                    limit: 2
+                },
                 ..all()
             }),
             ["Safe/Apps", "Safe/Apps/DB"]

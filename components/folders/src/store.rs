@@ -38,7 +38,7 @@ const VIEW_SELECT: &str = "SELECT f.id AS id, f.parent_id AS parent_id, f.safe_i
         f.name AS name, f.description AS description, f.owner_user_id AS owner_user_id,
         f.user_group_id AS user_group_id, f.created_at AS created_at,
         f.created_by AS created_by, f.modified_at AS modified_at,
-        f.modified_by AS modified_by,
+        f.modified_by AS modified_by, f.personal_user_id AS personal_user_id,
         cu.user_name AS created_by_name, mu.user_name AS modified_by_name,
         EXISTS (SELECT 1 FROM folder_favorites ff
                  WHERE ff.folder_id = f.id AND ff.user_id = ?1) AS is_favorite

@@ -30,6 +30,12 @@ pub const FEATURES: &[Feature] = &[
         key: "audit",
         name: "Auditor",
     },
+    // The user's own personal folder (`edgesafe_secrets_safe::WORKFORCE`).
+    Feature {
+        id: 3,
+        key: "workforce_passwords",
+        name: "Workforce Passwords",
+    },
 ];
 
 pub fn feature_by_id(id: i64) -> Option<&'static Feature> {
@@ -581,7 +587,8 @@ mod tests {
                 .err()
                 .map(|e| e.message().to_owned()),
             Some(
-                "Permissions[0].PermissionID: required, one of 1 (Secrets-Safe), 2 (Auditor)"
+                "Permissions[0].PermissionID: required, one of 1 (Secrets-Safe), 2 (Auditor), \
+                 3 (Workforce Passwords)"
                     .to_owned()
             )
         );

@@ -27,12 +27,15 @@ fn safe_name(value: Option<String>) -> Result<String> {
 
 // ---------------------------------------------------------------- safes
 
-/// `POST`/`PUT secrets-safe/safes[/{id}]`: `{Name, Description}`.
+/// `POST`/`PUT secrets-safe/safes[/{id}]`: `{Name, Description}`. The reference also
+/// names the description `SecretName` (the body of `PUT`, every answer): it is another
+/// name of `Description`, accepted under either and answered under both.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub struct SafeIn {
     pub name: Option<String>,
     pub description: Option<String>,
+    pub secretname: Option<String>,
 }
 
 /// A validated name and description. `description` is `None` when the client left
@@ -44,27 +47,42 @@ pub struct SafeFields {
 
 impl SafeIn {
     pub fn validate(self) -> Result<SafeFields> {
-        Ok(SafeFields {
-            name: safe_name(self.name)?,
-            description: line("Description", self.description, 0, DESCRIPTION_MAX)?,
-        })
+        let name = safe_name(self.name)?;
+        let description = line("Description", self.description, 0, DESCRIPTION_MAX)?;
+        let secret_name = line("SecretName", self.secretname, 0, DESCRIPTION_MAX)?;
+        let description = match (description, secret_name) {
+            (Some(d), Some(s)) if d != s => {
+                return Err(ApiError::bad_request(
+                    "SecretName",
+                    "another name of Description; when both are sent they must be equal",
+                ))
+            }
+            (d, s) => d.or(s),
+        };
+        Ok(SafeFields { name, description })
     }
 }
 
+/// A safe, with the caller's flags on it (`PermissionFlags`, as the reference answers
+/// a new safe) and its description under both of its names.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SafeOut {
     pub id: String,
     pub name: String,
     pub description: String,
+    pub secret_name: String,
+    pub permission_flags: Vec<&'static str>,
 }
 
-impl From<&Folder> for SafeOut {
-    fn from(safe: &Folder) -> Self {
+impl SafeOut {
+    pub fn new(safe: &Folder, caller_flags: Flags) -> Self {
         SafeOut {
             id: safe.id.to_string(),
             name: safe.name.clone(),
             description: safe.description.clone(),
+            secret_name: safe.description.clone(),
+            permission_flags: caller_flags.names(),
         }
     }
 }
@@ -240,20 +258,35 @@ mod tests {
     fn safe_fields_follow_the_seed_limits() {
         let ok = SafeIn {
             name: Some("  Team  ".into()),
-            description: None,
+            ..SafeIn::default()
         }
         .validate();
         assert_eq!(ok.as_ref().map(|f| f.name.as_str()).ok(), Some("Team"));
+        let alias = SafeIn {
+            name: Some("Team".into()),
+            secretname: Some("about".into()),
+            ..SafeIn::default()
+        }
+        .validate();
+        assert_eq!(alias.ok().and_then(|f| f.description), Some("about".into()));
         let long = "x".repeat(NAME_MAX + 1);
-        for (name, description) in [
-            (None, None),
-            (Some(String::new()), None),
-            (Some(long.clone()), None),
-            (Some("a/b".into()), None),
-            (Some("a\u{7}".into()), None),
-            (Some("ok".into()), Some(long)),
+        let ok = || Some("ok".to_owned());
+        for (name, description, secretname) in [
+            (None, None, None),
+            (Some(String::new()), None, None),
+            (Some(long.clone()), None, None),
+            (Some("a/b".into()), None, None),
+            (Some("a\u{7}".into()), None, None),
+            (ok(), Some(long.clone()), None),
+            (ok(), None, Some(long)),
+            (ok(), Some("one".into()), Some("two".into())),
         ] {
-            assert_eq!(status(SafeIn { name, description }.validate()), Some(400));
+            let safe = SafeIn {
+                name,
+                description,
+                secretname,
+            };
+            assert_eq!(status(safe.validate()), Some(400));
         }
     }
 
@@ -287,7 +320,6 @@ mod tests {
             serde_json::json!({"PrincipalType": 0, "PrincipalID": 0}),
             serde_json::json!({"PrincipalType": 0, "PrincipalID": "x"}),
             serde_json::json!({"PrincipalType": 0, "PrincipalID": 2, "PermissionFlags": ["Create"]}),
-            serde_json::json!({"PrincipalType": 0, "PrincipalID": 2, "PermissionFlags": ["Read", "Manage"]}),
             serde_json::json!({"PrincipalType": 0, "PrincipalID": 2, "ExpiresOn": "2001-01-01T00:00:00Z"}),
             serde_json::json!({"PrincipalType": 0, "PrincipalID": 2, "ExpiresOn": "soon"}),
         ] {
@@ -310,7 +342,8 @@ mod tests {
             Some(
                 serde_json::json!({"Id": "g", "FolderId": "s", "PrincipalType": 1,
                 "PrincipalID": 7, "UserId": null, "GroupId": 7,
-                "PermissionFlags": ["Manage"], "ExpiresOn": "1970-01-01T00:00:00Z"})
+                "PermissionFlags": ["Read", "Create", "Edit", "Delete", "Manage", "Share"],
+                "ExpiresOn": "1970-01-01T00:00:00Z"})
             )
         );
     }

@@ -1,8 +1,8 @@
 //! The safes area's handlers, one per route and method.
 //!
-//! Each one checks, in this order: the Secrets-Safe feature permission (read for GET,
-//! read/write otherwise; 403), the caller's flags on the safe (no Read: 404, exactly
-//! like a missing safe; Read without the flag needed: 403), the input (415/400), the
+//! Each one checks, in this order: the Secrets-Safe feature level its [`Endpoint`]
+//! needs (403), the caller's flags on the safe (no Read: 404, exactly like a missing
+//! safe; Read without the endpoint's flag: 403), the input (415/400), the
 //! objects it touches (404/409), and only then writes, in one transaction. Refusals
 //! of an existing safe and every change are recorded in the audit trail.
 
@@ -11,7 +11,7 @@ use edgesafe_api_common::vault::Decision;
 use edgesafe_api_common::{time, ApiError, Result};
 use edgesafe_secrets_safe::ids::SafeId;
 use edgesafe_secrets_safe::permissions::PERMISSION_NAMES;
-use edgesafe_secrets_safe::{feature_access, folders, Access, Flags, Folder};
+use edgesafe_secrets_safe::{feature_access, folders, Access, Endpoint, Flags, Folder};
 use http::StatusCode;
 
 use crate::dto::{GrantIn, GrantOut, PermissionNameOut, PrincipalKind, RevokeIn, SafeIn, SafeOut};
@@ -40,16 +40,17 @@ fn safe_target(id: &str) -> String {
     format!("safe:{id}")
 }
 
-/// The safe `id`, when the caller holds `need` on it. A safe the caller may not read
+/// The safe `id`, when the caller holds the flag `endpoint` needs on it. A safe the caller may not read
 /// answers 404 like a missing one (the real reason only in the audit trail); a folder
 /// id answers 400, but only to a caller who could see that folder.
 fn authorized_safe(
     ctx: &Ctx,
     access: &Access<'_>,
     id: &str,
-    need: Flags,
+    endpoint: Endpoint,
     action: &str,
-) -> Result<Folder> {
+) -> Result<(Folder, Flags)> {
+    let need = endpoint.safe_flag();
     let folder = folders::load(id)?.ok_or_else(ApiError::not_found)?;
     let target = safe_target(id);
     let flags = access
@@ -65,19 +66,21 @@ fn authorized_safe(
         ctx.audit(action, &target, Decision::Deny, Some(&note));
         return Err(ApiError::forbidden());
     }
-    Ok(folder)
+    Ok((folder, flags))
 }
 
 // ---------------------------------------------------------------- safes
 
 /// `GET secrets-safe/safes`: the safes the caller may read (administrators: all).
 pub fn get_safes(ctx: &Ctx) -> Result<Response> {
-    let access = feature_access(ctx, SAFE_LIST, "safes")?;
+    let access = feature_access(ctx, Endpoint::SafeList, SAFE_LIST, "safes")?;
     let readable = access.readable_safes()?;
     let safes: Vec<SafeOut> = store::list_safes()?
         .iter()
-        .filter(|safe| readable.contains_key(safe.id.as_str()))
-        .map(SafeOut::from)
+        .filter_map(|safe| {
+            let flags = readable.get(safe.id.as_str())?;
+            Some(SafeOut::new(safe, *flags))
+        })
         .collect();
     json(StatusCode::OK, &safes)
 }
@@ -93,7 +96,7 @@ fn refuse_seen_name(access: &Access<'_>, name: &str, except: Option<&SafeId>) ->
 
 /// `POST secrets-safe/safes`: creates a safe; its creator manages it.
 pub fn post_safes(ctx: &Ctx) -> Result<Response> {
-    let access = feature_access(ctx, SAFE_CREATE, "safes")?;
+    let access = feature_access(ctx, Endpoint::SafeCreate, SAFE_CREATE, "safes")?;
     let fields = ctx.json::<SafeIn>()?.validate()?;
     refuse_seen_name(&access, &fields.name, None)?;
     let description = fields.description.unwrap_or_default();
@@ -110,23 +113,25 @@ pub fn post_safes(ctx: &Ctx) -> Result<Response> {
         &SafeOut {
             id,
             name: fields.name,
+            secret_name: description.clone(),
             description,
+            permission_flags: Flags::ALL.names(),
         },
     )
 }
 
 /// `GET secrets-safe/safes/{id}`.
 pub fn get_safe(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SAFE_READ, &safe_target(id))?;
-    let safe = authorized_safe(ctx, &access, id, Flags::READ, SAFE_READ)?;
-    json(StatusCode::OK, &SafeOut::from(&safe))
+    let access = feature_access(ctx, Endpoint::SafeRead, SAFE_READ, &safe_target(id))?;
+    let (safe, flags) = authorized_safe(ctx, &access, id, Endpoint::SafeRead, SAFE_READ)?;
+    json(StatusCode::OK, &SafeOut::new(&safe, flags))
 }
 
 /// `PUT secrets-safe/safes/{id}`: renames a safe and sets its description (a left-out
 /// Description keeps the stored one). Needs Update (Edit) or Manage.
 pub fn put_safe(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SAFE_UPDATE, &safe_target(id))?;
-    let safe = authorized_safe(ctx, &access, id, Flags::UPDATE, SAFE_UPDATE)?;
+    let access = feature_access(ctx, Endpoint::SafeUpdate, SAFE_UPDATE, &safe_target(id))?;
+    let (safe, _) = authorized_safe(ctx, &access, id, Endpoint::SafeUpdate, SAFE_UPDATE)?;
     let fields = ctx.json::<SafeIn>()?.validate()?;
     refuse_seen_name(&access, &fields.name, Some(&safe.safe_id))?;
     ctx.audited(SAFE_UPDATE, &safe_target(&safe.id), None, || {
@@ -144,8 +149,8 @@ pub fn put_safe(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `DELETE secrets-safe/safes/{id}`: deletes an empty safe (no secret in it or in any
 /// folder under it) with its folders and grants. Needs Delete or Manage.
 pub fn delete_safe(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SAFE_DELETE, &safe_target(id))?;
-    let safe = authorized_safe(ctx, &access, id, Flags::DELETE, SAFE_DELETE)?;
+    let access = feature_access(ctx, Endpoint::SafeDelete, SAFE_DELETE, &safe_target(id))?;
+    let (safe, _) = authorized_safe(ctx, &access, id, Endpoint::SafeDelete, SAFE_DELETE)?;
     // Checked first for a clear answer; the store's foreign key closes the race.
     if store::safe_holds_secrets(&safe.id)? {
         return Err(ApiError::conflict(store::HOLDS_SECRETS));
@@ -160,7 +165,12 @@ pub fn delete_safe(ctx: &Ctx, id: &str) -> Result<Response> {
 
 /// `GET secrets-safe/safes/safe-permissions`: the permission names there are.
 pub fn get_safe_permission_names(ctx: &Ctx) -> Result<Response> {
-    feature_access(ctx, PERMISSION_NAMES_READ, "safe-permissions")?;
+    feature_access(
+        ctx,
+        Endpoint::PermissionNames,
+        PERMISSION_NAMES_READ,
+        "safe-permissions",
+    )?;
     let names: Vec<PermissionNameOut> = PERMISSION_NAMES
         .iter()
         .map(|name| PermissionNameOut {
@@ -175,8 +185,13 @@ pub fn get_safe_permission_names(ctx: &Ctx) -> Result<Response> {
 /// else can (the seed asks only for the Secrets-Safe read feature); changing grants
 /// needs Manage.
 pub fn get_safe_permissions(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = feature_access(ctx, PERMISSION_LIST, &safe_target(id))?;
-    let safe = authorized_safe(ctx, &access, id, Flags::READ, PERMISSION_LIST)?;
+    let access = feature_access(
+        ctx,
+        Endpoint::PermissionList,
+        PERMISSION_LIST,
+        &safe_target(id),
+    )?;
+    let (safe, _) = authorized_safe(ctx, &access, id, Endpoint::PermissionList, PERMISSION_LIST)?;
     let grants: Vec<GrantOut> = store::list_grants(&safe.id)?
         .iter()
         .map(GrantOut::from)
@@ -189,8 +204,19 @@ pub fn get_safe_permissions(ctx: &Ctx, id: &str) -> Result<Response> {
 /// revokes (bt-cli revokes that way); left out, an existing grant keeps its flags and
 /// only `ExpiresOn` changes. `ExpiresOn` left out or null means no expiry. Needs Manage.
 pub fn put_safe_permissions(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = feature_access(ctx, PERMISSION_GRANT, &safe_target(id))?;
-    let safe = authorized_safe(ctx, &access, id, Flags::MANAGE, PERMISSION_GRANT)?;
+    let access = feature_access(
+        ctx,
+        Endpoint::PermissionGrant,
+        PERMISSION_GRANT,
+        &safe_target(id),
+    )?;
+    let (safe, _) = authorized_safe(
+        ctx,
+        &access,
+        id,
+        Endpoint::PermissionGrant,
+        PERMISSION_GRANT,
+    )?;
     let grant = ctx.json::<GrantIn>()?.validate(ctx.now)?;
     let principal = grant.kind.target(grant.principal_id);
     let existing = store::find_grant(&safe.id, grant.kind, grant.principal_id)?;
@@ -253,8 +279,19 @@ pub fn put_safe_permissions(ctx: &Ctx, id: &str) -> Result<Response> {
 /// PrincipalID}` in the body: removes that principal's grant (404 when it has none).
 /// Needs Manage.
 pub fn delete_safe_permissions(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = feature_access(ctx, PERMISSION_REVOKE, &safe_target(id))?;
-    let safe = authorized_safe(ctx, &access, id, Flags::MANAGE, PERMISSION_REVOKE)?;
+    let access = feature_access(
+        ctx,
+        Endpoint::PermissionRevoke,
+        PERMISSION_REVOKE,
+        &safe_target(id),
+    )?;
+    let (safe, _) = authorized_safe(
+        ctx,
+        &access,
+        id,
+        Endpoint::PermissionRevoke,
+        PERMISSION_REVOKE,
+    )?;
     let (kind, principal_id) = ctx.json::<RevokeIn>()?.validate()?;
     if store::find_grant(&safe.id, kind, principal_id)?.is_none() {
         return Err(ApiError::not_found());

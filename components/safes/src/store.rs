@@ -35,7 +35,7 @@ fn name_conflict(e: ApiError) -> ApiError {
 pub fn list_safes() -> Result<Vec<Folder>> {
     Db::query(
         &format!(
-            "SELECT {COLUMNS} FROM folders WHERE parent_id IS NULL
+            "SELECT {COLUMNS} FROM folders WHERE parent_id IS NULL AND personal_user_id IS NULL
              ORDER BY name COLLATE NOCASE, id"
         ),
         &[],
@@ -51,7 +51,7 @@ pub fn name_seen(name: &str, safe_ids: &[SafeId], except: Option<&SafeId>) -> Re
     let ids = serde_json::to_string(&ids).map_err(|_| ApiError::internal("safe id list"))?;
     let rows = Db::query(
         "SELECT 1 AS taken FROM folders
-          WHERE parent_id IS NULL AND name = ?1 COLLATE NOCASE
+          WHERE parent_id IS NULL AND personal_user_id IS NULL AND name = ?1 COLLATE NOCASE
             AND id IN (SELECT value FROM json_each(?2)) AND (?3 IS NULL OR id <> ?3)
           LIMIT 1",
         &[name.into(), ids.into(), except.map(SafeId::as_str).into()],

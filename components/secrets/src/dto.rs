@@ -9,6 +9,7 @@ use edgesafe_api_common::request::Query;
 use edgesafe_api_common::validate::{self, length_rule, line, lines, required_line};
 use edgesafe_api_common::{time, ApiError, Result};
 use edgesafe_secrets_safe::ids;
+use edgesafe_secrets_safe::paging::Page;
 use serde::{Deserialize, Serialize};
 
 use crate::store::{Kind, OwnerKind, OwnerRecord, SecretRecord, UrlRecord};
@@ -54,9 +55,6 @@ pub const FILE_MAX_BYTES: usize = 5 * 1024 * 1024;
 /// Bounds on list fields, so that one request cannot write unbounded rows.
 pub const URLS_MAX: usize = 100;
 pub const OWNERS_MAX: usize = 100;
-/// `GET secrets-safe/secrets`: Password Safe's default and largest page.
-pub const LIMIT_DEFAULT: i64 = 1000;
-pub const LIMIT_MAX: i64 = 1000;
 
 // ---------------------------------------------------------------- field rules
 
@@ -492,8 +490,7 @@ pub struct ListQuery {
     pub path: Option<Vec<String>>,
     pub title: Option<String>,
     pub after: Option<i64>,
-    pub limit: i64,
-    pub offset: i64,
+    pub page: Page,
     pub folder_id: Option<String>,
     pub favorites_only: bool,
     /// `decrypt=false`: answer without values (and without reading any).
@@ -547,8 +544,7 @@ impl ListQuery {
             path,
             title,
             after,
-            limit: query.int("limit", 1, LIMIT_MAX)?.unwrap_or(LIMIT_DEFAULT),
-            offset: query.int("offset", 0, i64::from(i32::MAX))?.unwrap_or(0),
+            page: Page::from_query(query)?,
             folder_id,
             favorites_only: query.bool("favorite")?.unwrap_or(false),
             with_values: query.bool("decrypt")?.unwrap_or(true),
@@ -616,6 +612,48 @@ pub struct ValueModifiedOut {
     pub secret_value_modified_on: String,
 }
 
+/// A key the reference shows, from 3.1 on, only in the answer to creating a secret of
+/// one kind: `GroupId` (the owning group of a credential), `Owner` (the primary
+/// owner's name, text) and `OwnerType` (file). 3.0 answers carry all three owner keys
+/// anyway (`PrimaryOwnerOut`).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum CreatedOut {
+    Credential {
+        #[serde(rename = "GroupId")]
+        group_id: Option<i64>,
+    },
+    Text {
+        #[serde(rename = "Owner")]
+        owner: Option<String>,
+    },
+    File {
+        #[serde(rename = "OwnerType")]
+        owner_type: &'static str,
+    },
+}
+
+impl CreatedOut {
+    pub fn new(version: ApiVersion, record: &SecretRecord) -> Option<Self> {
+        if version == ApiVersion::V30 {
+            return None;
+        }
+        Some(match record.kind {
+            Kind::Credential => CreatedOut::Credential {
+                group_id: (record.owner_type == OwnerKind::Group)
+                    .then_some(record.owner_id)
+                    .flatten(),
+            },
+            Kind::Text => CreatedOut::Text {
+                owner: record.owner_name.clone(),
+            },
+            Kind::File => CreatedOut::File {
+                owner_type: owner_type_name(record.owner_type),
+            },
+        })
+    }
+}
+
 /// A secret, in every endpoint's answer. Every key is always present (null when it
 /// does not apply), so that clients indexing a dict never miss one; the version only
 /// decides the owner fields and `SecretValueModifiedOn`.
@@ -647,6 +685,9 @@ pub struct SecretOut {
     pub is_favorite: bool,
     #[serde(flatten)]
     pub value_modified: Option<ValueModifiedOut>,
+    /// Only in the answer to a create.
+    #[serde(flatten)]
+    pub created: Option<CreatedOut>,
 }
 
 /// What a secret's answer is made of, besides its row.
@@ -744,6 +785,7 @@ impl SecretOut {
             value_modified: (version == ApiVersion::V32).then(|| ValueModifiedOut {
                 secret_value_modified_on: time::format_utc(r.value_modified_at),
             }),
+            created: None,
         }
     }
 }
@@ -757,11 +799,13 @@ pub struct SecretPageOut {
     pub data: Vec<SecretOut>,
 }
 
-/// A share: the secret linked into a folder.
+/// A share: the secret linked into a folder. `FolderID` as the reference spells it (no
+/// client reads the key; the library hands the object on as it comes).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ShareOut {
     pub secret_id: String,
+    #[serde(rename = "FolderID")]
     pub folder_id: String,
     pub folder_path: String,
     pub secret_name: String,
@@ -884,7 +928,7 @@ mod tests {
     fn list_query() {
         let q = |s: &str| ListQuery::from_query(&Query::parse(s.as_bytes()));
         let d = q("").unwrap_or_default();
-        assert_eq!((d.limit, d.offset, d.with_values), (1000, 0, true));
+        assert_eq!((d.page, d.with_values), (Page::default(), true));
         let p = q("path=a%7Cb&separator=%7C&title=t&decrypt=False").unwrap_or_default();
         assert_eq!(p.path, Some(vec!["a".to_owned(), "b".to_owned()]));
         assert!(!p.with_values);

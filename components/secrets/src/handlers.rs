@@ -1,7 +1,7 @@
 //! The secrets area's handlers, one per route and method.
 //!
-//! Each one checks, in this order: the Secrets-Safe feature permission (read for GET,
-//! read/write otherwise; 403); the caller's view of the secret or folder (without Read
+//! Each one checks, in this order: the Secrets-Safe feature level its `Endpoint` needs
+//! (403); the caller's view of the secret or folder (without Read
 //! on a safe that holds it, 404 exactly like a missing one, the real reason only in
 //! the audit trail); the flag the action needs on the secret's own safe (403); the
 //! input (415/400); the objects it touches (404/409); and only then writes.
@@ -17,15 +17,19 @@ use std::collections::{HashMap, HashSet};
 use edgesafe_api_common::response::{empty, json, with_header, Response};
 use edgesafe_api_common::vault::{crypto, storage, Decision};
 use edgesafe_api_common::{ApiError, Result};
-use edgesafe_secrets_safe::access::{shares_follow_secret, SafeView, SECRET_MOVE};
+use edgesafe_secrets_safe::access::{
+    refuse_share_into_personal, shares_follow_secret, SafeView, SECRET_MOVE,
+};
 use edgesafe_secrets_safe::ids::{FolderId, SecretId};
-use edgesafe_secrets_safe::{feature_access, folders, ids, Access, FavoriteIn, Flags, Folder};
+use edgesafe_secrets_safe::{
+    feature_access, folders, ids, Access, Endpoint, FavoriteIn, Flags, Folder,
+};
 use http::{header, HeaderValue, StatusCode};
 
 use crate::dto::{
-    file_name, kind_name, ApiVersion, CommonFields, DuplicateNameAction, ListQuery, MoveIn,
-    MoveOut, OwnerRef, OwnersIn, PasswordIn, SecretIn, SecretOut, SecretPageOut, SecretParts,
-    ShareOut, UrlField, ValueOut, TITLE_MAX,
+    file_name, kind_name, ApiVersion, CommonFields, CreatedOut, DuplicateNameAction, ListQuery,
+    MoveIn, MoveOut, OwnerRef, OwnersIn, PasswordIn, SecretIn, SecretOut, SecretPageOut,
+    SecretParts, ShareOut, UrlField, ValueOut, TITLE_MAX,
 };
 use crate::multipart::{self, FilePart};
 use crate::store::{
@@ -95,9 +99,10 @@ fn visible_secret_of_kind(
     Ok(visible)
 }
 
-/// What a change to secret `id` starts from: the feature permission, a secret the
-/// caller can see (404 otherwise, also for another `kind`), and `need` on its own safe
-/// (403 otherwise); every refusal is audited under `action`.
+/// What a change to secret `id` starts from: the feature level `endpoint` needs, a
+/// secret the caller can see (404 otherwise, also for another `kind`), and the
+/// endpoint's flag on its own safe (403 otherwise); every refusal is audited under
+/// `action`.
 struct Changeable {
     readable: SafeView,
     visible: Visible,
@@ -107,16 +112,16 @@ fn secret_for_change(
     ctx: &Ctx,
     id: &str,
     kind: Option<Kind>,
-    need: Flags,
+    endpoint: Endpoint,
     action: &str,
 ) -> Result<Changeable> {
-    let access = feature_access(ctx, action, &secret_target(id))?;
+    let access = feature_access(ctx, endpoint, action, &secret_target(id))?;
     let readable = access.safe_view()?;
     let visible = match kind {
         Some(kind) => visible_secret_of_kind(ctx, &readable, id, kind, action)?,
         None => visible_secret(ctx, &readable, id, action)?,
     };
-    require_own(ctx, &visible, need, action)?;
+    require_own(ctx, &visible, endpoint.safe_flag(), action)?;
     Ok(Changeable { readable, visible })
 }
 
@@ -531,7 +536,12 @@ fn create_secret(ctx: &Ctx, folder: &Folder, new: Creation) -> Result<Response> 
     let record = store::find_secret(&id)?
         .ok_or_else(|| ApiError::internal("a created secret is not there"))?;
     let value = written_value(new.kind, &new.value)?;
-    secret_response(StatusCode::CREATED, &render_one(ctx, record, value)?)
+    let created = CreatedOut::new(ApiVersion::from_query(&ctx.query)?, &record);
+    let out = SecretOut {
+        created,
+        ..render_one(ctx, record, value)?
+    };
+    secret_response(StatusCode::CREATED, &out)
 }
 
 /// A FolderId in a create body must name the folder of the path.
@@ -547,9 +557,20 @@ fn check_body_folder(common: &CommonFields, folder_id: &str) -> Result<()> {
 
 /// `POST secrets-safe/folders/{id}/secrets`: a credential.
 pub fn post_credential_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_CREATE, &folder_target(folder_id))?;
+    let access = feature_access(
+        ctx,
+        Endpoint::SecretCreate,
+        SECRET_CREATE,
+        &folder_target(folder_id),
+    )?;
     let readable = access.safe_view()?;
-    let folder = folder_with(ctx, &readable, folder_id, Flags::CREATE, SECRET_CREATE)?;
+    let folder = folder_with(
+        ctx,
+        &readable,
+        folder_id,
+        Endpoint::SecretCreate.safe_flag(),
+        SECRET_CREATE,
+    )?;
     let fields = ctx.json::<SecretIn>()?.credential()?;
     check_body_folder(&fields.common, &folder.id)?;
     let (password, generated) = credential_password(fields.password, fields.password_rule_id)?;
@@ -575,9 +596,20 @@ pub fn post_credential_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
 
 /// `POST secrets-safe/folders/{id}/secrets/text`.
 pub fn post_text_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_CREATE, &folder_target(folder_id))?;
+    let access = feature_access(
+        ctx,
+        Endpoint::SecretCreate,
+        SECRET_CREATE,
+        &folder_target(folder_id),
+    )?;
     let readable = access.safe_view()?;
-    let folder = folder_with(ctx, &readable, folder_id, Flags::CREATE, SECRET_CREATE)?;
+    let folder = folder_with(
+        ctx,
+        &readable,
+        folder_id,
+        Endpoint::SecretCreate.safe_flag(),
+        SECRET_CREATE,
+    )?;
     let fields = ctx.json::<SecretIn>()?.text(true)?;
     check_body_folder(&fields.common, &folder.id)?;
     let text = fields
@@ -612,9 +644,20 @@ fn upload_file_name(
 
 /// `POST secrets-safe/folders/{id}/secrets/file`: multipart, 1 byte to 5 MB.
 pub async fn post_file_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_CREATE, &folder_target(folder_id))?;
+    let access = feature_access(
+        ctx,
+        Endpoint::SecretCreate,
+        SECRET_CREATE,
+        &folder_target(folder_id),
+    )?;
     let readable = access.safe_view()?;
-    let folder = folder_with(ctx, &readable, folder_id, Flags::CREATE, SECRET_CREATE)?;
+    let folder = folder_with(
+        ctx,
+        &readable,
+        folder_id,
+        Endpoint::SecretCreate.safe_flag(),
+        SECRET_CREATE,
+    )?;
     let upload = multipart::read_upload(ctx.content_type.as_deref(), &ctx.body).await?;
     let fields = upload.metadata.file()?;
     check_body_folder(&fields.common, &folder.id)?;
@@ -645,7 +688,7 @@ pub async fn post_file_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
 /// `GET secrets-safe/secrets/{id}`: any kind; a credential's or text's value in
 /// `Password` (and a text's in `Text` too). `decrypt=false` leaves values out.
 pub fn get_secret(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
+    let access = feature_access(ctx, Endpoint::SecretRead, SECRET_READ, &secret_target(id))?;
     let readable = access.safe_view()?;
     let visible = visible_secret(ctx, &readable, id, SECRET_READ)?;
     let with_value = ctx.query.bool("decrypt")?.unwrap_or(true);
@@ -655,7 +698,7 @@ pub fn get_secret(ctx: &Ctx, id: &str) -> Result<Response> {
 
 /// `GET secrets-safe/secrets/{id}/text`: a text secret, its value in `Text`.
 pub fn get_text_secret(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
+    let access = feature_access(ctx, Endpoint::SecretRead, SECRET_READ, &secret_target(id))?;
     let readable = access.safe_view()?;
     let visible = visible_secret_of_kind(ctx, &readable, id, Kind::Text, SECRET_READ)?;
     let with_value = ctx.query.bool("decrypt")?.unwrap_or(true);
@@ -666,7 +709,7 @@ pub fn get_text_secret(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `GET secrets-safe/secrets/{id}/file`: a file secret's metadata (no content, so
 /// nothing to audit as a read).
 pub fn get_file_secret(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
+    let access = feature_access(ctx, Endpoint::SecretRead, SECRET_READ, &secret_target(id))?;
     let readable = access.safe_view()?;
     let visible = visible_secret_of_kind(ctx, &readable, id, Kind::File, SECRET_READ)?;
     secret_response(
@@ -677,7 +720,7 @@ pub fn get_file_secret(ctx: &Ctx, id: &str) -> Result<Response> {
 
 /// `GET secrets-safe/secrets/{id}/file/download`: the file's bytes as an attachment.
 pub fn get_file_secret_download(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
+    let access = feature_access(ctx, Endpoint::SecretRead, SECRET_READ, &secret_target(id))?;
     let readable = access.safe_view()?;
     let visible = visible_secret_of_kind(ctx, &readable, id, Kind::File, SECRET_READ)?;
     let record = visible.record;
@@ -768,7 +811,7 @@ fn list(ctx: &Ctx, readable: &SafeView, query: &ListQuery) -> Result<Response> {
     let principal = ctx.principal()?;
     let safe_ids = readable.safe_ids();
     let mut records = store::list_secrets(&store::ListFilter {
-        readable_safes: (!readable.all).then_some(safe_ids.as_slice()),
+        readable_safes: Some(safe_ids.as_slice()),
         folder_id: query.folder_id.as_deref(),
         title: query.title.as_deref(),
         modified_from: query.after,
@@ -784,10 +827,8 @@ fn list(ctx: &Ctx, readable: &SafeView, query: &ListQuery) -> Result<Response> {
         });
     }
     let total = records.len();
-    let offset = usize::try_from(query.offset).unwrap_or(usize::MAX);
-    let limit = usize::try_from(query.limit).unwrap_or(0);
-    let mut items = Vec::with_capacity(limit.min(total));
-    for record in records.into_iter().skip(offset).take(limit) {
+    let mut items = Vec::with_capacity(query.page.limit.min(total));
+    for record in query.page.of(records) {
         let value = audited_value(ctx, &record, query.with_values, "list")?;
         items.push((record, value));
     }
@@ -798,7 +839,7 @@ fn list(ctx: &Ctx, readable: &SafeView, query: &ListQuery) -> Result<Response> {
 /// `GET secrets-safe/secrets`: path, separator, title, afterdate, limit, offset,
 /// folderId, favorite, decrypt.
 pub fn get_secrets(ctx: &Ctx) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_LIST, "secrets")?;
+    let access = feature_access(ctx, Endpoint::SecretList, SECRET_LIST, "secrets")?;
     let query = ListQuery::from_query(&ctx.query)?;
     let readable = access.safe_view()?;
     list(ctx, &readable, &query)
@@ -807,7 +848,12 @@ pub fn get_secrets(ctx: &Ctx) -> Result<Response> {
 /// `GET secrets-safe/folders/{id}/secrets`: the folder's secrets and those shared
 /// into it; 404 for a folder the caller cannot read.
 pub fn get_folder_secrets(ctx: &Ctx, folder_id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_LIST, &folder_target(folder_id))?;
+    let access = feature_access(
+        ctx,
+        Endpoint::SecretList,
+        SECRET_LIST,
+        &folder_target(folder_id),
+    )?;
     let mut query = ListQuery::from_query(&ctx.query)?;
     let readable = access.safe_view()?;
     let folder = folder_with(ctx, &readable, folder_id, Flags::READ, SECRET_LIST)?;
@@ -1007,7 +1053,7 @@ pub fn put_credential_secret(ctx: &Ctx, id: &str) -> Result<Response> {
         ctx,
         id,
         Some(Kind::Credential),
-        Flags::UPDATE,
+        Endpoint::SecretUpdate,
         SECRET_UPDATE,
     )?;
     let fields = ctx.json::<SecretIn>()?.credential()?;
@@ -1040,7 +1086,13 @@ pub fn put_credential_secret(ctx: &Ctx, id: &str) -> Result<Response> {
 pub fn put_text_secret(ctx: &Ctx, id: &str) -> Result<Response> {
     let Changeable {
         readable, visible, ..
-    } = secret_for_change(ctx, id, Some(Kind::Text), Flags::UPDATE, SECRET_UPDATE)?;
+    } = secret_for_change(
+        ctx,
+        id,
+        Some(Kind::Text),
+        Endpoint::SecretUpdate,
+        SECRET_UPDATE,
+    )?;
     let fields = ctx.json::<SecretIn>()?.text(false)?;
     let (record, value) = update_secret(
         ctx,
@@ -1060,13 +1112,19 @@ pub fn put_text_secret(ctx: &Ctx, id: &str) -> Result<Response> {
     secret_response(StatusCode::OK, &render_one(ctx, record, value)?)
 }
 
-/// `PUT secrets-safe/secrets/{id}/file`: multipart as for create; 204. Without a file
-/// part only the metadata changes.
+/// `PUT secrets-safe/secrets/{id}/file`: the JSON metadata the reference documents, or
+/// multipart as for create; 204. Without a file part only the metadata changes.
 pub async fn put_file_secret(ctx: &Ctx, id: &str) -> Result<Response> {
     let Changeable {
         readable, visible, ..
-    } = secret_for_change(ctx, id, Some(Kind::File), Flags::UPDATE, SECRET_UPDATE)?;
-    let upload = multipart::read_upload(ctx.content_type.as_deref(), &ctx.body).await?;
+    } = secret_for_change(
+        ctx,
+        id,
+        Some(Kind::File),
+        Endpoint::SecretUpdate,
+        SECRET_UPDATE,
+    )?;
+    let upload = multipart::read_update(ctx.content_type.as_deref(), &ctx.body).await?;
     let fields = upload.metadata.file()?;
     let file = multipart::checked_file(upload.file)?;
     let file_name = upload_file_name(fields.file_name, file.as_ref())?;
@@ -1104,7 +1162,7 @@ const DELETE_ATTEMPTS: usize = 16;
 /// committed meanwhile. An update that reserved a version before the delete but seals
 /// it after finds the secret gone, and forgets its value itself.
 pub fn delete_secret(ctx: &Ctx, id: &str) -> Result<Response> {
-    secret_for_change(ctx, id, None, Flags::DELETE, SECRET_DELETE)?;
+    secret_for_change(ctx, id, None, Endpoint::SecretDelete, SECRET_DELETE)?;
     let mut deleted_up_to = None;
     for _ in 0..DELETE_ATTEMPTS {
         let max_version = store::max_version(id)?;
@@ -1151,8 +1209,9 @@ fn share_out(record: &SecretRecord, folder_id: &str, folder_path: String) -> Sha
 pub fn post_share(ctx: &Ctx, id: &SecretId, folder_id: &FolderId) -> Result<Response> {
     let Changeable {
         readable, visible, ..
-    } = secret_for_change(ctx, id, None, Flags::SHARE, SECRET_SHARE)?;
+    } = secret_for_change(ctx, id, None, Endpoint::ShareCreate, SECRET_SHARE)?;
     let folder = folder_with(ctx, &readable, folder_id, Flags::CREATE, SECRET_SHARE)?;
+    refuse_share_into_personal(&folder.safe_id, "folderId")?;
     if folder.id == visible.record.folder_id {
         return Err(ApiError::conflict(
             "folder: the secret lives in this folder",
@@ -1176,7 +1235,7 @@ pub fn post_share(ctx: &Ctx, id: &SecretId, folder_id: &FolderId) -> Result<Resp
 /// `GET secrets-safe/secrets/{id}/shares`: the folders the secret is shared into that
 /// the caller can read.
 pub fn get_shares(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
+    let access = feature_access(ctx, Endpoint::ShareList, SECRET_READ, &secret_target(id))?;
     let readable = access.safe_view()?;
     let visible = visible_secret(ctx, &readable, id, SECRET_READ)?;
     let paths = folders::all_paths()?;
@@ -1194,7 +1253,7 @@ pub fn get_shares(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `DELETE secrets-safe/secrets/{id}/shares/{folder id}`: 204; 404 when it is not
 /// shared there. Needs Share on the secret's safe.
 pub fn delete_share(ctx: &Ctx, id: &SecretId, folder_id: &FolderId) -> Result<Response> {
-    secret_for_change(ctx, id, None, Flags::SHARE, SECRET_UNSHARE)?;
+    secret_for_change(ctx, id, None, Endpoint::ShareDelete, SECRET_UNSHARE)?;
     if !store::delete_share(id, folder_id)? {
         return Err(ApiError::not_found());
     }
@@ -1210,7 +1269,7 @@ pub fn delete_share(ctx: &Ctx, id: &SecretId, folder_id: &FolderId) -> Result<Re
 
 /// `DELETE secrets-safe/secrets/{id}/shares`: 204, also when there were none.
 pub fn delete_shares(ctx: &Ctx, id: &str) -> Result<Response> {
-    secret_for_change(ctx, id, None, Flags::SHARE, SECRET_UNSHARE)?;
+    secret_for_change(ctx, id, None, Endpoint::ShareDeleteAll, SECRET_UNSHARE)?;
     let removed = store::delete_shares(id)?;
     let note = format!("shares removed={removed}");
     ctx.audit(
@@ -1227,7 +1286,12 @@ pub fn delete_shares(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `PUT secrets-safe/secrets/{id}/favorite` `{Favorite}`: 204, idempotent; the mark
 /// is the caller's own.
 pub fn put_favorite(ctx: &Ctx, id: &str) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_FAVORITE, &secret_target(id))?;
+    let access = feature_access(
+        ctx,
+        Endpoint::SecretFavorite,
+        SECRET_FAVORITE,
+        &secret_target(id),
+    )?;
     let readable = access.safe_view()?;
     visible_secret(ctx, &readable, id, SECRET_FAVORITE)?;
     let favorite = ctx.json::<FavoriteIn>()?.validate()?;
@@ -1256,7 +1320,7 @@ fn free_title(title: &str, taken: &HashSet<String>) -> String {
 /// folder; 200 with what happened to each id. With `Stop`, a taken title moves
 /// nothing at all.
 pub fn put_move_secrets(ctx: &Ctx) -> Result<Response> {
-    let access = feature_access(ctx, SECRET_MOVE_ACTION, "secrets")?;
+    let access = feature_access(ctx, Endpoint::SecretMove, SECRET_MOVE_ACTION, "secrets")?;
     let fields = ctx.json::<MoveIn>()?.validate()?;
     let readable = access.safe_view()?;
     let destination = folder_with(

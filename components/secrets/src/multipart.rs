@@ -44,6 +44,25 @@ fn file_size_rule() -> ApiError {
     )
 }
 
+/// Reads the body of a file secret update: the reference's JSON metadata alone (the
+/// file stays as it is), or an upload as for create, whose file part, if any, replaces
+/// the content. 415 for any other Content-Type.
+pub async fn read_update(content_type: Option<&str>, body: &[u8]) -> Result<Upload> {
+    if request::require_json(content_type).is_ok() {
+        let metadata = request::json_body(content_type, body)?;
+        return Ok(Upload {
+            metadata,
+            file: None,
+        });
+    }
+    if request::media_type(content_type).as_deref() != Some(MULTIPART) {
+        return Err(ApiError::unsupported_media_type(
+            "application/json (metadata) or multipart/form-data (metadata and file)",
+        ));
+    }
+    read_upload(content_type, body).await
+}
+
 /// Reads an upload: 415 unless the body is `multipart/form-data`, 400 when it does not
 /// parse, lacks `secretmetadata`, or the metadata is not a JSON object. The file part
 /// is the one named `files`, or else the first other part that carries a file name;

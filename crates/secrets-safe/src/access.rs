@@ -16,6 +16,7 @@
 use crate::folders::{self, Folder};
 use crate::ids::{FolderId, SafeId};
 use crate::permissions::Flags;
+use crate::required::Endpoint;
 use edgesafe_api_common::area::Ctx;
 use edgesafe_api_common::principal::{LEVEL_READ, LEVEL_WRITE};
 use edgesafe_api_common::vault::{Db, Decision, Value};
@@ -24,6 +25,16 @@ use std::collections::HashMap;
 
 /// The feature permission key of Secrets Safe (PermissionID 1).
 pub const FEATURE: &str = "secrets_safe";
+/// The feature permission key of Workforce Passwords (PermissionID 3): a user's own
+/// personal folder.
+pub const WORKFORCE: &str = "workforce_passwords";
+
+/// What the owner of a personal folder may do in it: everything but grant (Manage) and
+/// share, so that nothing in it ever reaches anyone else.
+pub const PERSONAL: Flags = Flags::READ
+    .union(Flags::CREATE)
+    .union(Flags::UPDATE)
+    .union(Flags::DELETE);
 
 const GRANTS_SQL: &str = "SELECT safe_id, flags FROM safe_permissions
     WHERE (expires_at IS NULL OR expires_at > ?1)
@@ -33,22 +44,78 @@ const GRANTS_SQL: &str = "SELECT safe_id, flags FROM safe_permissions
               JOIN user_groups g ON g.id = m.group_id AND g.is_active = 1
               WHERE m.user_id = ?2)))";
 
-/// A principal's view of the safes at one moment.
+/// How far a feature permission reaches at the level at hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reach {
+    /// No access to the place at all.
+    None,
+    /// The feature is held at read level only: the place is seen, its flags end at Read.
+    Read,
+    /// The feature is held at the level at hand.
+    Full,
+}
+
+impl Reach {
+    fn of(principal: &Principal, feature: &str, level: u8) -> Reach {
+        if principal.can(feature, level) {
+            Reach::Full
+        } else if principal.can(feature, LEVEL_READ) {
+            Reach::Read
+        } else {
+            Reach::None
+        }
+    }
+
+    /// `flags` as far as this reach lets them count.
+    fn limit(self, flags: Flags) -> Flags {
+        match self {
+            Reach::None => Flags::NONE,
+            Reach::Read if flags.contains(Flags::READ) => Flags::READ,
+            Reach::Read => Flags::NONE,
+            Reach::Full => flags,
+        }
+    }
+}
+
+/// A principal's view of the safes at one moment: the safes (team safes) as far as his
+/// Secrets-Safe feature reaches at the level at hand, his personal folder as far as
+/// his Workforce Passwords feature does.
 pub struct Access<'a> {
     pub principal: &'a Principal,
     now: i64,
+    team: Reach,
+    personal: Reach,
 }
 
 impl<'a> Access<'a> {
+    /// The view at read level.
     pub fn new(principal: &'a Principal, now: i64) -> Self {
-        Self { principal, now }
+        Self::at_level(principal, now, LEVEL_READ)
     }
 
-    /// The caller's view of the safes at the request's moment, once the Secrets-Safe
-    /// feature permission is checked: read for a GET, read/write otherwise (403).
-    pub fn for_request(ctx: &'a Ctx) -> Result<Self> {
-        let access = Self::new(ctx.principal()?, ctx.now);
-        access.require_feature(ctx.is_write())?;
+    fn at_level(principal: &'a Principal, now: i64, level: u8) -> Self {
+        Self {
+            principal,
+            now,
+            team: Reach::of(principal, FEATURE, level),
+            personal: Reach::of(principal, WORKFORCE, level),
+        }
+    }
+
+    /// The caller's view of the safes at the request's moment, at the feature level
+    /// `endpoint` needs (see [`Endpoint::required`]): 403 when neither Secrets-Safe
+    /// (team safes) nor Workforce Passwords (his personal folder, where the endpoint
+    /// serves one) reaches it, or when the endpoint needs Workforce Passwords itself
+    /// (the CSV import) and he lacks it.
+    pub fn for_endpoint(ctx: &'a Ctx, endpoint: Endpoint) -> Result<Self> {
+        let required = endpoint.required();
+        let access = Self::at_level(ctx.principal()?, ctx.now, required.feature);
+        let workforce =
+            required.workforce == 0 || access.principal.can(WORKFORCE, required.workforce);
+        let personal = required.personal && access.personal == Reach::Full;
+        if !(access.team == Reach::Full || personal) || !workforce {
+            return Err(ApiError::forbidden());
+        }
         Ok(access)
     }
 
@@ -56,7 +123,8 @@ impl<'a> Access<'a> {
         self.now
     }
 
-    /// Secrets-Safe (Read) for reads, (Read/Write) for writes: 403 without it.
+    /// Secrets-Safe (Read) for reads, (Read/Write) for writes: 403 without it. (PAM v2
+    /// routes; the v3 endpoints take their level from [`Endpoint::required`].)
     pub fn require_feature(&self, write: bool) -> Result<()> {
         let level = if write { LEVEL_WRITE } else { LEVEL_READ };
         if self.principal.can(FEATURE, level) {
@@ -66,8 +134,25 @@ impl<'a> Access<'a> {
         }
     }
 
-    /// Effective permissions on every safe the principal has any grant on.
+    /// Effective permissions on every safe the principal has any grant on, and on his
+    /// personal folder.
     pub fn all_grants(&self) -> Result<HashMap<SafeId, Flags>> {
+        let mut grants: HashMap<SafeId, Flags> = HashMap::new();
+        if self.personal != Reach::None {
+            let rows = Db::query(
+                "SELECT id FROM folders WHERE personal_user_id = ?1",
+                &[Value::Integer(self.principal.user_id)],
+            )?;
+            for row in rows.iter() {
+                grants.insert(
+                    SafeId::new(row.string("id")?),
+                    self.personal.limit(PERSONAL),
+                );
+            }
+        }
+        if self.team == Reach::None {
+            return Ok(grants);
+        }
         let rows = Db::query(
             GRANTS_SQL,
             &[
@@ -75,9 +160,8 @@ impl<'a> Access<'a> {
                 Value::Integer(self.principal.user_id),
             ],
         )?;
-        let mut grants: HashMap<SafeId, Flags> = HashMap::new();
         for row in rows.iter() {
-            let flags = Flags::from_bits(row.i64("flags")?);
+            let flags = self.team.limit(Flags::from_bits(row.i64("flags")?));
             let entry = grants
                 .entry(SafeId::new(row.string("safe_id")?))
                 .or_default();
@@ -86,9 +170,10 @@ impl<'a> Access<'a> {
         Ok(grants)
     }
 
-    /// Effective permissions on one safe.
+    /// Effective permissions on one safe. Administrators hold every flag on every
+    /// safe, but no personal folder of another user.
     pub fn flags_on(&self, safe_id: &SafeId) -> Result<Flags> {
-        if self.principal.admin {
+        if self.principal.admin && self.team == Reach::Full && !folders::is_personal(safe_id)? {
             return Ok(Flags::ALL);
         }
         Ok(self.all_grants()?.remove(safe_id).unwrap_or_default())
@@ -119,20 +204,21 @@ impl<'a> Access<'a> {
         Ok(folder)
     }
 
-    /// Safe ids the principal may read, with their flags (every safe for an admin).
+    /// Safe ids the principal may read, with their flags (every safe for an admin),
+    /// his personal folder included.
     pub fn readable_safes(&self) -> Result<HashMap<SafeId, Flags>> {
-        if self.principal.admin {
-            let rows = Db::query("SELECT id FROM folders WHERE parent_id IS NULL", &[])?;
-            return rows
-                .iter()
-                .map(|r| Ok((SafeId::new(r.string("id")?), Flags::ALL)))
-                .collect();
+        let mut safes = self.all_grants()?;
+        if self.principal.admin && self.team == Reach::Full {
+            let rows = Db::query(
+                "SELECT id FROM folders WHERE parent_id IS NULL AND personal_user_id IS NULL",
+                &[],
+            )?;
+            for row in rows.iter() {
+                safes.insert(SafeId::new(row.string("id")?), Flags::ALL);
+            }
         }
-        Ok(self
-            .all_grants()?
-            .into_iter()
-            .filter(|(_, f)| self.can_see(*f))
-            .collect())
+        safes.retain(|_, flags| self.can_see(*flags));
+        Ok(safes)
     }
 }
 
@@ -140,8 +226,6 @@ impl<'a> Access<'a> {
 /// that look at many objects (lists, moves, a secret seen through its shares).
 pub struct SafeView {
     safes: HashMap<SafeId, Flags>,
-    /// Administrators read every safe; lists then need no safe filter at all.
-    pub all: bool,
 }
 
 impl SafeView {
@@ -172,7 +256,6 @@ impl Access<'_> {
     pub fn safe_view(&self) -> Result<SafeView> {
         Ok(SafeView {
             safes: self.readable_safes()?,
-            all: self.principal.admin,
         })
     }
 
@@ -288,6 +371,19 @@ impl Access<'_> {
     }
 }
 
+/// No share leads into a personal folder, which is its owner's alone (and none leads
+/// out of one: its owner holds no Share there, [`PERSONAL`]). 400 naming `field` when
+/// the safe `target` is a personal folder.
+pub fn refuse_share_into_personal(target: &SafeId, field: &str) -> Result<()> {
+    if folders::is_personal(target)? {
+        return Err(ApiError::bad_request(
+            field,
+            "is in a personal folder, which takes no shares",
+        ));
+    }
+    Ok(())
+}
+
 /// What a move needs on the safe it leaves and on the safe it enters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MoveNeeds {
@@ -320,27 +416,32 @@ pub fn shares_follow_secret<'s>(
 pub const fn folder_move(across_safes: bool) -> MoveNeeds {
     if across_safes {
         MoveNeeds {
-            leaving: Flags::UPDATE.union(SECRET_MOVE.leaving),
+            leaving: Endpoint::FolderMove.safe_flag().union(SECRET_MOVE.leaving),
             entering: SECRET_MOVE.entering,
         }
     } else {
         MoveNeeds {
-            leaving: Flags::UPDATE,
+            leaving: Endpoint::FolderMove.safe_flag(),
             entering: Flags::READ,
         }
     }
 }
 
-/// [`Access::for_request`], with a refused feature permission recorded in the audit
+/// [`Access::for_endpoint`], with a refused feature permission recorded in the audit
 /// trail against `action` and `target`.
-pub fn feature_access<'a>(ctx: &'a Ctx, action: &str, target: &str) -> Result<Access<'a>> {
-    Access::for_request(ctx).inspect_err(|e| {
+pub fn feature_access<'a>(
+    ctx: &'a Ctx,
+    endpoint: Endpoint,
+    action: &str,
+    target: &str,
+) -> Result<Access<'a>> {
+    Access::for_endpoint(ctx, endpoint).inspect_err(|e| {
         if e.code() == ErrorCode::Forbidden {
             ctx.audit(
                 action,
                 target,
                 Decision::Deny,
-                Some("no Secrets-Safe feature permission"),
+                Some("no feature permission at the level the endpoint needs"),
             );
         }
     })
@@ -349,6 +450,16 @@ pub fn feature_access<'a>(ctx: &'a Ctx, action: &str, target: &str) -> Result<Ac
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_feature_held_at_read_level_leaves_read_of_the_flags() {
+        let all = Flags::ALL;
+        assert_eq!(Reach::Full.limit(all), all);
+        assert_eq!(Reach::Read.limit(all), Flags::READ);
+        assert_eq!(Reach::Read.limit(Flags::NONE), Flags::NONE);
+        assert_eq!(Reach::None.limit(all), Flags::NONE);
+        assert!(!PERSONAL.contains(Flags::SHARE) && !PERSONAL.contains(Flags::MANAGE));
+    }
 
     #[test]
     fn moving_to_another_safe_needs_what_moving_each_secret_needs() {

@@ -18,11 +18,18 @@ pub struct Folder {
     pub created_by: Option<i64>,
     pub modified_at: i64,
     pub modified_by: Option<i64>,
+    /// The user whose personal folder this is (a root that is not a safe).
+    pub personal_user_id: Option<i64>,
 }
 
 impl Folder {
-    /// A folder without a parent is a safe.
+    /// A folder without a parent is a safe, unless it is a user's personal folder.
     pub fn is_safe(&self) -> bool {
+        self.is_root() && self.personal_user_id.is_none()
+    }
+
+    /// A safe or a personal folder: the root of a tree.
+    pub fn is_root(&self) -> bool {
         self.parent_id.is_none()
     }
 
@@ -39,13 +46,14 @@ impl Folder {
             created_by: row.opt_i64("created_by")?,
             modified_at: row.i64("modified_at")?,
             modified_by: row.opt_i64("modified_by")?,
+            personal_user_id: row.opt_i64("personal_user_id")?,
         })
     }
 }
 
 /// The columns `Folder::from_row` reads, for `SELECT {COLUMNS} FROM folders ...`.
 pub const COLUMNS: &str = "id, parent_id, safe_id, name, description, owner_user_id, \
-    user_group_id, created_at, created_by, modified_at, modified_by";
+    user_group_id, created_at, created_by, modified_at, modified_by, personal_user_id";
 
 pub fn load(id: &str) -> Result<Option<Folder>> {
     let rows = Db::query(
@@ -53,6 +61,15 @@ pub fn load(id: &str) -> Result<Option<Folder>> {
         &[Value::Text(id.to_owned())],
     )?;
     rows.first().map(|r| Folder::from_row(&r)).transpose()
+}
+
+/// Whether `safe_id` (the root of a tree) is a user's personal folder.
+pub fn is_personal(safe_id: &SafeId) -> Result<bool> {
+    let rows = Db::query(
+        "SELECT 1 AS personal FROM folders WHERE id = ?1 AND personal_user_id IS NOT NULL",
+        &[Value::Text(safe_id.to_string())],
+    )?;
+    Ok(!rows.is_empty())
 }
 
 /// The path of every folder, `Safe/Folder/Sub`, by id.

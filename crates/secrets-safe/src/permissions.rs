@@ -1,4 +1,9 @@
 //! Safe permission flags and the combinations Password Safe accepts.
+//!
+//! One set of names everywhere, the reference's list (`GET safes/safe-permissions`,
+//! the `PermissionFlags` of a new safe) and what clients see live: `Read`, `Create`,
+//! `Edit`, `Delete`, `Manage`, `Share`, in that order. Requests may also say `Update`
+//! (the reference's list of combinations does) and `Manage Safe`.
 
 use edgesafe_api_common::{ApiError, Result};
 
@@ -43,11 +48,11 @@ impl Flags {
     }
 
     /// Parses `PermissionFlags` from a request. Names are matched case-insensitively;
-    /// `Edit` is accepted for `Update` (the permission list calls it that) and
-    /// `Manage Safe` for `Manage`; an entry may hold several names separated by commas
-    /// (the seed lists combinations as `"Read, Create"`). Only the combinations the
-    /// seed lists are accepted: Read with any of Create/Update/Delete/Share, None, or
-    /// Manage alone.
+    /// `Update` is accepted for `Edit` and `Manage Safe` for `Manage`; an entry may
+    /// hold several names separated by commas (the reference lists combinations as
+    /// `"Read, Create"`). Only the combinations the reference lists are accepted: None,
+    /// Read with any of Create/Edit/Delete/Share, or Manage, which holds them all (so
+    /// the full list answered for a manager reads back as Manage).
     pub fn parse(names: &[String]) -> Result<Flags> {
         let mut flags = Flags::NONE;
         for entry in names {
@@ -62,35 +67,33 @@ impl Flags {
                     "manage" | "manage safe" | "managesafe" => Flags::MANAGE,
                     _ => return Err(ApiError::bad_request(
                         "PermissionFlags",
-                        "names must be None, Read, Create, Update (Edit), Delete, Share or Manage",
+                        "names must be None, Read, Create, Edit (Update), Delete, Share or Manage",
                     )),
                 };
                 flags = flags.union(flag);
             }
         }
-        let valid = flags.is_empty()
-            || flags == Flags::MANAGE
-            || (flags.contains(Flags::READ) && !flags.contains(Flags::MANAGE));
+        let valid =
+            flags.is_empty() || flags.contains(Flags::MANAGE) || flags.contains(Flags::READ);
         if !valid {
             return Err(ApiError::bad_request(
                 "PermissionFlags",
-                "must be None, Manage Safe, or Read with any of Create, Update, Delete, Share",
+                "must be None, Manage Safe, or Read with any of Create, Edit, Delete, Share",
             ));
         }
         Ok(Flags::from_bits(i64::from(flags.0)))
     }
 
-    /// Names for responses, in a fixed order; Manage is shown alone.
+    /// Names for responses, each flag held, in the reference's order (a manager holds
+    /// them all).
     pub fn names(self) -> Vec<&'static str> {
-        if self.contains(Flags::MANAGE) {
-            return vec!["Manage"];
-        }
         let mut names = Vec::new();
         for (flag, name) in [
             (Flags::READ, "Read"),
             (Flags::CREATE, "Create"),
-            (Flags::UPDATE, "Update"),
+            (Flags::UPDATE, "Edit"),
             (Flags::DELETE, "Delete"),
+            (Flags::MANAGE, "Manage"),
             (Flags::SHARE, "Share"),
         ] {
             if self.contains(flag) {
@@ -106,6 +109,10 @@ pub const PERMISSION_NAMES: &[&str] = &[
     "None", "Read", "Create", "Edit", "Delete", "Manage", "Share",
 ];
 
+/// Every name a manager holds, as [`Flags::names`] answers it.
+#[cfg(test)]
+const ALL_NAMES: &[&str] = &["Read", "Create", "Edit", "Delete", "Manage", "Share"];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,17 +125,20 @@ mod tests {
     fn the_seed_combinations_parse() {
         assert_eq!(
             parse(&["Read", "Create", "Update"]).unwrap().names(),
-            ["Read", "Create", "Update"]
+            ["Read", "Create", "Edit"]
         );
         assert_eq!(
             parse(&["Read, Delete, Share"]).unwrap().names(),
             ["Read", "Delete", "Share"]
         );
-        assert_eq!(
-            parse(&["read", "edit"]).unwrap().names(),
-            ["Read", "Update"]
-        );
+        assert_eq!(parse(&["read", "edit"]).unwrap().names(), ["Read", "Edit"]);
         assert_eq!(parse(&["Manage Safe"]).unwrap(), Flags::ALL);
+        assert_eq!(
+            parse(ALL_NAMES).unwrap(),
+            Flags::ALL,
+            "a manager's list reads back"
+        );
+        assert_eq!(parse(&["Read", "Manage"]).unwrap(), Flags::ALL);
         assert_eq!(parse(&["None"]).unwrap(), Flags::NONE);
         assert_eq!(parse(&[]).unwrap(), Flags::NONE);
     }
@@ -136,7 +146,7 @@ mod tests {
     #[test]
     fn other_combinations_and_names_are_refused() {
         assert!(parse(&["Create"]).is_err(), "Create without Read");
-        assert!(parse(&["Read", "Manage"]).is_err(), "Manage is alone");
+        assert!(parse(&["Edit", "Share"]).is_err(), "without Read");
         assert!(parse(&["Read", "Fly"]).is_err());
     }
 
@@ -152,6 +162,9 @@ mod tests {
         ] {
             assert!(all.contains(f));
         }
-        assert_eq!(all.names(), ["Manage"]);
+        assert_eq!(all.names(), ALL_NAMES);
+        for name in all.names() {
+            assert!(PERMISSION_NAMES.contains(&name), "{name} is in the list");
+        }
     }
 }
