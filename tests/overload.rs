@@ -180,11 +180,13 @@ fn requests_wait_for_a_busy_pool_and_a_full_queue_is_asked_to_retry() {
 
 #[test]
 fn a_request_the_pool_cannot_take_is_turned_away_in_its_protocols_words() {
-    // Two chains: one serves, one is kept back for turning requests away; no queue.
+    // Two chains: one serves, one is kept back for turning requests away; a queue of
+    // one, so the setup's requests wait out the moment a finished request still holds
+    // its chain (it is freed when its instances are gone, just after the answer).
     let limits = edgesafe_runner::Limits {
         max_instances: 16,
-        max_queued_requests: 0,
-        queue_timeout: Duration::ZERO,
+        max_queued_requests: 1,
+        queue_timeout: Duration::from_secs(5),
         ..Default::default()
     };
     let app = TestApp::with_limits(&edgesafe_tests::root().join("spin.toml"), &[], limits);
