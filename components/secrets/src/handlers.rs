@@ -25,14 +25,14 @@ use http::{header, HeaderValue, StatusCode};
 use crate::dto::{
     file_name, kind_name, ApiVersion, CommonFields, DuplicateNameAction, ListQuery, MoveIn,
     MoveOut, OwnerRef, OwnersIn, PasswordIn, SecretIn, SecretOut, SecretPageOut, SecretParts,
-    ShareOut, UrlField, ValueOut, TITLE_MAX,
+    ShareOut, TotpCodeOut, TotpIn, UrlField, ValueOut, VersionHistoryOut, TITLE_MAX,
 };
 use crate::multipart::{self, FilePart};
 use crate::store::{
     self, Kind, Links, NewSecret, OwnerKind, OwnerRecord, SecretChanges, SecretFields, SecretMove,
-    SecretRecord, SecretUpdate, ShareMove, ShareRecord, UrlRecord,
+    SecretRecord, SecretUpdate, ShareMove, ShareRecord, TotpChange, UrlRecord,
 };
-use crate::Ctx;
+use crate::{totp, Ctx};
 
 const SECRET_CREATE: &str = "secret.create";
 const SECRET_READ: &str = "secret.read";
@@ -446,7 +446,7 @@ fn secret_response(status: StatusCode, secret: &SecretOut) -> Result<Response> {
 /// A secret list: a plain array, or `{TotalCount, Data}` for 3.2.
 fn list_response(ctx: &Ctx, total: usize, data: Vec<SecretOut>) -> Result<Response> {
     match ApiVersion::from_query(&ctx.query)? {
-        ApiVersion::V32 => no_store(json(
+        ApiVersion::V32 | ApiVersion::V33 => no_store(json(
             StatusCode::OK,
             &SecretPageOut {
                 total_count: total,
@@ -470,6 +470,8 @@ struct Creation {
     password_rule_id: Option<i64>,
     /// Says how the value came about, for the audit trail (never the value).
     note: String,
+    /// A credential's TOTP seed, when it is created with TOTP on.
+    totp: Option<totp::Totp>,
 }
 
 /// Creates a secret in `folder` (already authorized for Create): 409 on a taken title,
@@ -488,6 +490,14 @@ fn create_secret(ctx: &Ctx, folder: &Folder, new: Creation) -> Result<Response> 
     let urls = resolve_urls(&id, common.urls.unwrap_or_default())?;
     let scope = store::value_scope(&id, 1);
     storage::seal(&scope, &new.value)?;
+    let totp_seed_id = ids::new_id();
+    let totp_scope = store::totp_scope(&id, &totp_seed_id);
+    if let Some(totp) = &new.totp {
+        if let Err(e) = storage::seal(&totp_scope, &totp.seed) {
+            forget_value(&scope);
+            return Err(e.into());
+        }
+    }
     let inserted = store::insert_secret(&NewSecret {
         id: &id,
         kind: new.kind,
@@ -511,13 +521,21 @@ fn create_secret(ctx: &Ctx, folder: &Folder, new: Creation) -> Result<Response> 
         size: new.value.len(),
         user_id: principal.user_id,
         now: ctx.now,
+        totp: new.totp.as_ref().map(|t| TotpChange::Set {
+            seed_id: &totp_seed_id,
+            parameters: t.parameters,
+        }),
     });
     if let Err(e) = inserted {
         forget_value(&scope);
+        if new.totp.is_some() {
+            forget_value(&totp_scope);
+        }
         return Err(e);
     }
+    let totp_note = if new.totp.is_some() { "; totp on" } else { "" };
     let note = format!(
-        "type={}; folder={}; {}",
+        "type={}; folder={}; {}{totp_note}",
         kind_name(new.kind),
         folder.id,
         new.note
@@ -550,7 +568,12 @@ pub fn post_credential_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
     let access = feature_access(ctx, SECRET_CREATE, &folder_target(folder_id))?;
     let readable = access.safe_view()?;
     let folder = folder_with(ctx, &readable, folder_id, Flags::CREATE, SECRET_CREATE)?;
-    let fields = ctx.json::<SecretIn>()?.credential()?;
+    let mut body = ctx.json::<SecretIn>()?;
+    let totp = match body.totp(ApiVersion::from_query(&ctx.query)?)? {
+        TotpIn::Set(totp) => Some(totp),
+        TotpIn::Keep | TotpIn::Off => None,
+    };
+    let fields = body.credential()?;
     check_body_folder(&fields.common, &folder.id)?;
     let (password, generated) = credential_password(fields.password, fields.password_rule_id)?;
     let note = match (generated, fields.password_rule_id) {
@@ -569,6 +592,7 @@ pub fn post_credential_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
             file_hash: None,
             password_rule_id: fields.password_rule_id,
             note,
+            totp,
         },
     )
 }
@@ -595,6 +619,7 @@ pub fn post_text_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
             file_hash: None,
             password_rule_id: None,
             note: "text given".to_owned(),
+            totp: None,
         },
     )
 }
@@ -636,6 +661,7 @@ pub async fn post_file_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
             file_hash: Some(file_hash),
             password_rule_id: None,
             note,
+            totp: None,
         },
     )
 }
@@ -689,7 +715,11 @@ pub fn get_file_secret_download(ctx: &Ctx, id: &str) -> Result<Response> {
         Decision::Allow,
         Some(&note),
     )?;
-    let file_name = record.file_name.as_deref().unwrap_or("secret");
+    attachment(bytes, record.file_name.as_deref().unwrap_or("secret"))
+}
+
+/// A file's bytes as a download that no cache keeps and no browser sniffs.
+fn attachment(bytes: Vec<u8>, file_name: &str) -> Result<Response> {
     let mut response = empty(StatusCode::OK);
     *response.body_mut() = bytes;
     let headers = response.headers_mut();
@@ -827,6 +857,8 @@ struct Change {
     file_hash: Option<String>,
     password_rule_id: Option<i64>,
     note: String,
+    /// A credential's TOTP (3.3): kept, turned off, or set to a new seed.
+    totp: TotpIn,
 }
 
 /// Applies `change` to a visible secret (already checked for Update): a FolderId
@@ -920,6 +952,25 @@ fn update_secret(
             }
         }
     };
+    // A new TOTP seed is sealed, like a value, before the row that points at it commits.
+    let totp_seed_id = ids::new_id();
+    let new_totp_scope = store::totp_scope(&current.id, &totp_seed_id);
+    let totp_change = match &change.totp {
+        TotpIn::Keep => None,
+        TotpIn::Off => Some(TotpChange::Off),
+        TotpIn::Set(totp) => {
+            storage::seal(&new_totp_scope, &totp.seed)?;
+            Some(TotpChange::Set {
+                seed_id: &totp_seed_id,
+                parameters: totp.parameters,
+            })
+        }
+    };
+    let forget_new_totp = || {
+        if matches!(change.totp, TotpIn::Set(_)) {
+            forget_value(&new_totp_scope);
+        }
+    };
     // Only what the request sends is written, so that a concurrent change of another
     // field is not undone by this request's older copy of it.
     let changes = SecretChanges {
@@ -934,6 +985,7 @@ fn update_secret(
         password_rule_id: change.password_rule_id,
         owners: owners.as_ref().map(|o| o.list.as_slice()),
         urls: urls.as_deref(),
+        totp: totp_change,
     };
     let mut update = SecretUpdate {
         id: &current.id,
@@ -946,22 +998,26 @@ fn update_secret(
     let updated = match &new_value {
         None => {
             version_note = "value unchanged".to_owned();
-            store::update_secret(&update)?
+            store::update_secret(&update).inspect_err(|_| forget_new_totp())?
         }
         Some(value) => {
             let history_id = ids::new_id();
-            let version = store::reserve_version(
+            let reserved = store::reserve_version(
                 &current.id,
                 &history_id,
                 value.len(),
                 principal.user_id,
                 ctx.now,
-            )?
-            // Deleted by someone else since it was read.
-            .ok_or_else(ApiError::not_found)?;
+            );
+            // None: deleted by someone else since it was read.
+            let Some(version) = reserved.inspect_err(|_| forget_new_totp())? else {
+                forget_new_totp();
+                return Err(ApiError::not_found());
+            };
             let scope = store::value_scope(&current.id, version);
             if let Err(e) = storage::seal(&scope, value) {
                 store::release_version(&history_id);
+                forget_new_totp();
                 return Err(e.into());
             }
             update.new_version = Some((version, &history_id));
@@ -971,14 +1027,34 @@ fn update_secret(
                 store::release_version(&history_id);
             }
             version_note = format!("new version {version}");
-            updated?
+            updated.inspect_err(|_| forget_new_totp())?
         }
     };
     if !updated {
         // Deleted by someone else since it was read.
+        forget_new_totp();
         return Err(ApiError::not_found());
     }
-    let note = format!("{}; {version_note}; folder={folder_id}", change.note);
+    // The seed this update replaced or turned off has no row pointing at it any more.
+    let totp_note = match (&change.totp, &current.totp) {
+        (TotpIn::Keep, _) => "",
+        (TotpIn::Off, old) => {
+            if let Some(old) = old {
+                forget_value(&store::totp_scope(&current.id, &old.seed_id));
+            }
+            "; totp off"
+        }
+        (TotpIn::Set(_), old) => {
+            if let Some(old) = old {
+                forget_value(&store::totp_scope(&current.id, &old.seed_id));
+            }
+            "; totp set"
+        }
+    };
+    let note = format!(
+        "{}; {version_note}; folder={folder_id}{totp_note}",
+        change.note
+    );
     ctx.audit(
         SECRET_UPDATE,
         &secret_target(&current.id),
@@ -1010,7 +1086,9 @@ pub fn put_credential_secret(ctx: &Ctx, id: &str) -> Result<Response> {
         Flags::UPDATE,
         SECRET_UPDATE,
     )?;
-    let fields = ctx.json::<SecretIn>()?.credential()?;
+    let mut body = ctx.json::<SecretIn>()?;
+    let totp = body.totp(ApiVersion::from_query(&ctx.query)?)?;
+    let fields = body.credential()?;
     let (password, generated) = credential_password(fields.password, fields.password_rule_id)?;
     let note = if generated {
         "password generated"
@@ -1029,6 +1107,7 @@ pub fn put_credential_secret(ctx: &Ctx, id: &str) -> Result<Response> {
             file_hash: None,
             password_rule_id: fields.password_rule_id,
             note: note.to_owned(),
+            totp,
         },
     )?;
     let value = updated_value(ctx, &record, value)?;
@@ -1054,6 +1133,7 @@ pub fn put_text_secret(ctx: &Ctx, id: &str) -> Result<Response> {
             file_hash: None,
             password_rule_id: None,
             note: "text".to_owned(),
+            totp: TotpIn::Keep,
         },
     )?;
     let value = updated_value(ctx, &record, value)?;
@@ -1087,6 +1167,7 @@ pub async fn put_file_secret(ctx: &Ctx, id: &str) -> Result<Response> {
             file_hash,
             password_rule_id: None,
             note,
+            totp: TotpIn::Keep,
         },
     )?;
     Ok(empty(StatusCode::NO_CONTENT))
@@ -1104,7 +1185,7 @@ const DELETE_ATTEMPTS: usize = 16;
 /// committed meanwhile. An update that reserved a version before the delete but seals
 /// it after finds the secret gone, and forgets its value itself.
 pub fn delete_secret(ctx: &Ctx, id: &str) -> Result<Response> {
-    secret_for_change(ctx, id, None, Flags::DELETE, SECRET_DELETE)?;
+    let changeable = secret_for_change(ctx, id, None, Flags::DELETE, SECRET_DELETE)?;
     let mut deleted_up_to = None;
     for _ in 0..DELETE_ATTEMPTS {
         let max_version = store::max_version(id)?;
@@ -1123,6 +1204,9 @@ pub fn delete_secret(ctx: &Ctx, id: &str) -> Result<Response> {
     };
     for version in 1..=max_version {
         forget_value(&store::value_scope(id, version));
+    }
+    if let Some(totp) = &changeable.visible.record.totp {
+        forget_value(&store::totp_scope(id, &totp.seed_id));
     }
     let note = format!("versions forgotten={max_version}");
     ctx.audit(
@@ -1416,6 +1500,133 @@ pub fn put_move_secrets(ctx: &Ctx) -> Result<Response> {
         }
     }
     json(StatusCode::OK, &out)
+}
+
+// ---------------------------------------------------------------- versions (API 3.3)
+
+/// `GET secrets-safe/secrets/{id}/versions`: the value history of a secret of any
+/// kind, newest first (metadata only, so no value read to audit).
+pub fn get_secret_versions(ctx: &Ctx, id: &str) -> Result<Response> {
+    let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
+    let readable = access.safe_view()?;
+    let visible = visible_secret(ctx, &readable, id, SECRET_READ)?;
+    let versions = store::list_versions(id)?;
+    json(
+        StatusCode::OK,
+        &VersionHistoryOut::new(&visible.record, &versions),
+    )
+}
+
+/// A version of secret `id` by its id; 404 when the secret has none of that id (or it
+/// was never committed).
+fn version_of(id: &str, version_id: &str) -> Result<(store::VersionRecord, Vec<u8>)> {
+    let version = store::find_version(id, version_id)?.ok_or_else(ApiError::not_found)?;
+    let scope = store::value_scope(id, version.version);
+    let value = storage::unseal(&scope)?.ok_or_else(|| {
+        ApiError::internal(format!(
+            "secret {id} has no sealed value for version {}",
+            version.version
+        ))
+    })?;
+    Ok((version, value))
+}
+
+/// `GET secrets-safe/secrets/{password|text|file}/{id}/versions/{versionId}`: the
+/// value a version holds, as the official client reads it: the body itself (plain
+/// UTF-8 text for a password or text, the file as an attachment under the name it had
+/// then). The route's kind must be the secret's (404 otherwise, as for `/text`); the
+/// read is audited before the value goes out, like a read of the current value.
+pub fn get_secret_version(ctx: &Ctx, kind: Kind, id: &str, version_id: &str) -> Result<Response> {
+    let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
+    let readable = access.safe_view()?;
+    let visible = visible_secret_of_kind(ctx, &readable, id, kind, SECRET_READ)?;
+    let (version, value) = version_of(id, version_id)?;
+    let note = format!("version read; version={}", version.version);
+    ctx.try_audit(
+        SECRET_READ,
+        &secret_target(id),
+        Decision::Allow,
+        Some(&note),
+    )?;
+    if kind == Kind::File {
+        let file_name = version.file_name.or(visible.record.file_name);
+        return attachment(value, file_name.as_deref().unwrap_or("secret"));
+    }
+    let mut response = empty(StatusCode::OK);
+    *response.body_mut() = utf8(value)?.into_bytes();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    no_store(response)
+}
+
+/// `POST secrets-safe/secrets/{id}/versions/{versionId}/rollback`: 204. The version's
+/// value becomes a new current version (a file gets back its name and hash too); the
+/// history is never rewritten. Needs Update on the secret's safe, like any update. A
+/// rollback to the value already current changes nothing.
+pub fn post_secret_rollback(ctx: &Ctx, id: &str, version_id: &str) -> Result<Response> {
+    let Changeable { readable, visible } =
+        secret_for_change(ctx, id, None, Flags::UPDATE, SECRET_UPDATE)?;
+    let (version, value) = version_of(id, version_id)?;
+    let (file_name, file_hash) = match visible.record.kind {
+        Kind::File => (
+            version
+                .file_name
+                .or_else(|| visible.record.file_name.clone()),
+            Some(crypto::sha256_hex(&value)),
+        ),
+        Kind::Credential | Kind::Text => (None, None),
+    };
+    let common = CommonFields {
+        title: visible.record.title.clone(),
+        ..CommonFields::default()
+    };
+    update_secret(
+        ctx,
+        &readable,
+        visible,
+        Change {
+            common,
+            username: None,
+            value: Some(value),
+            file_name,
+            file_hash,
+            password_rule_id: None,
+            note: format!("rollback to version {}", version.version),
+            totp: TotpIn::Keep,
+        },
+    )?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+// ---------------------------------------------------------------- TOTP (API 3.3)
+
+/// `GET secrets-safe/secrets/{id}/totp/code`: the current code of a credential's TOTP
+/// and the seconds it is valid in, from the clock (`ValidToUtc` exclusive). 400 for a
+/// text or file secret, 404 when there is no such secret or its TOTP is off; each code
+/// handed out is a `secret.read` event first.
+pub fn get_totp_code(ctx: &Ctx, id: &str) -> Result<Response> {
+    let access = feature_access(ctx, SECRET_READ, &secret_target(id))?;
+    let readable = access.safe_view()?;
+    let visible = visible_secret(ctx, &readable, id, SECRET_READ)?;
+    if visible.record.kind != Kind::Credential {
+        return Err(ApiError::bad_request(
+            "secretId",
+            "only credential secrets have TOTP codes",
+        ));
+    }
+    let state = visible.record.totp.ok_or_else(ApiError::not_found)?;
+    let seed = storage::unseal(&store::totp_scope(id, &state.seed_id))?
+        .ok_or_else(|| ApiError::internal(format!("secret {id} has no sealed TOTP seed")))?;
+    let code = totp::code_at(&seed, state.parameters, ctx.now)?;
+    ctx.try_audit(
+        SECRET_READ,
+        &secret_target(id),
+        Decision::Allow,
+        Some("totp code"),
+    )?;
+    no_store(json(StatusCode::OK, &TotpCodeOut::from(code))?)
 }
 
 #[cfg(test)]
