@@ -236,6 +236,7 @@ fn old_values_read_as_the_client_reads_them_each_read_audited() {
         Some("text/plain; charset=utf-8")
     );
     assert_eq!(old.header("cache-control"), Some("no-store"));
+    assert_eq!(old.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(
         read_version(&app, &admin, "password", &id, &ids[0]).text(),
         "second-value"

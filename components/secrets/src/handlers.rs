@@ -1554,9 +1554,14 @@ pub fn get_secret_version(ctx: &Ctx, kind: Kind, id: &str, version_id: &str) -> 
     }
     let mut response = empty(StatusCode::OK);
     *response.body_mut() = utf8(value)?.into_bytes();
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(
+        header::HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
     );
     no_store(response)
 }
