@@ -7,7 +7,7 @@
 //! input (415/400); the objects it touches (404/409); and only then writes.
 //!
 //! Values (passwords, text, file bytes) live only in the vault, at
-//! `secret/<id>/v/<version>`. A write seals the new value first, then commits every row
+//! `secret/<id>/v/<version>`, and TOTP seeds at `secret/<id>/totp/<seed id>`. A write seals the new value first, then commits every row
 //! in one transaction, and forgets the sealed value if the commit fails, so a failed
 //! request leaves no trace a reader could reach. A value is handed out only once its
 //! read is in the audit trail (one `secret.read` event per secret, never the value).

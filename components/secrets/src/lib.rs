@@ -1,5 +1,6 @@
 //! edgesafe's secrets area: Secrets Safe credential, text and file secrets, their
-//! value history, shares into other folders, moves and favourites.
+//! value history (read and rolled back in API 3.3), TOTP on credentials, shares into
+//! other folders, moves and favourites.
 //!
 //! A private route: only the gateway reaches it, through local service chaining, with
 //! a canonical path (lowercase, no trailing or doubled slash), the query untouched and
