@@ -814,3 +814,61 @@ fn totp_codes_match_the_rfc_6238_vectors_on_the_runner_clock() {
         "every code read is audited"
     );
 }
+
+/// Concurrent TOTP replacements: one seed wins each race, and every seed that lost (or
+/// was replaced) is forgotten, so exactly one stays sealed, the one the code comes from.
+#[test]
+fn concurrent_totp_changes_leave_exactly_one_sealed_seed() {
+    let (app, admin, safe) = start();
+    let id = create_totp_credential(&app, &admin, &safe, "mfa", RFC_SEED_SHA1);
+    let seeds = [
+        RFC_SEED_SHA1,
+        RFC_SEED_SHA256,
+        RFC_SEED_SHA512,
+        "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    ];
+    std::thread::scope(|scope| {
+        for seed in seeds {
+            let (app, admin, id) = (&app, &admin, &id);
+            scope.spawn(move || {
+                for _ in 0..5 {
+                    let body = json!({"Title": "mfa", "Username": "svc", "Password": "pw-1",
+                        "TotpEnabled": true, "TotpSecretKey": seed});
+                    let reply = app.v3(
+                        admin,
+                        "PUT",
+                        &format!("{SECRETS}/{id}/?version=3.3"),
+                        Some(body),
+                    );
+                    assert_eq!(reply.status, 200, "{reply:?}");
+                }
+            });
+        }
+    });
+    let kv = rusqlite::Connection::open(app.state_dir().join("sqlite_key_value.db")).expect("kv");
+    let sealed: i64 = kv
+        .query_row(
+            "SELECT count(*) FROM spin_key_value WHERE key LIKE ?1",
+            [format!("sealed/secret/{id}/totp/%")],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(sealed, 1);
+    let row_seed: String = app
+        .db()
+        .query_row(
+            "SELECT totp_seed_id FROM secrets WHERE id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
+        .expect("a seed id");
+    let kept: i64 = kv
+        .query_row(
+            "SELECT count(*) FROM spin_key_value WHERE key = ?1",
+            [format!("sealed/secret/{id}/totp/{row_seed}")],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(kept, 1, "the sealed seed is the row's");
+    assert_eq!(totp_code(&app, &admin, &id).status, 200);
+}

@@ -986,6 +986,7 @@ fn update_secret(
         owners: owners.as_ref().map(|o| o.list.as_slice()),
         urls: urls.as_deref(),
         totp: totp_change,
+        totp_read: current.totp.as_ref().map(|t| t.seed_id.as_str()),
     };
     let mut update = SecretUpdate {
         id: &current.id,
@@ -1035,20 +1036,37 @@ fn update_secret(
         forget_new_totp();
         return Err(ApiError::not_found());
     }
-    // The seed this update replaced or turned off has no row pointing at it any more.
-    let totp_note = match (&change.totp, &current.totp) {
-        (TotpIn::Keep, _) => "",
-        (TotpIn::Off, old) => {
-            if let Some(old) = old {
+    let record = store::find_secret(&current.id);
+    // The TOTP change applied only if no other one committed since `current` was read
+    // (see `store::TotpChange`); either way the seed read then is no longer the row's.
+    // A new seed the row does not point at lost that race and is nobody's; when the
+    // row cannot be read, the new seed stays (a leak rather than a loss).
+    let totp_note = match &change.totp {
+        TotpIn::Keep => "",
+        TotpIn::Off | TotpIn::Set(_) => {
+            if let Some(old) = &current.totp {
                 forget_value(&store::totp_scope(&current.id, &old.seed_id));
             }
-            "; totp off"
-        }
-        (TotpIn::Set(_), old) => {
-            if let Some(old) = old {
-                forget_value(&store::totp_scope(&current.id, &old.seed_id));
+            match &record {
+                Ok(Some(now)) => {
+                    let now_seed = now.totp.as_ref().map(|t| t.seed_id.as_str());
+                    match (&change.totp, now_seed) {
+                        (TotpIn::Set(_), Some(seed)) if seed == totp_seed_id => "; totp set",
+                        (TotpIn::Set(_), _) => {
+                            forget_new_totp();
+                            "; totp not set: changed concurrently"
+                        }
+                        (_, None) => "; totp off",
+                        (_, Some(_)) => "; totp not turned off: changed concurrently",
+                    }
+                }
+                Ok(None) => {
+                    // Deleted since the commit: nothing points at the new seed.
+                    forget_new_totp();
+                    "; totp changed"
+                }
+                Err(_) => "; totp changed",
             }
-            "; totp set"
         }
     };
     let note = format!(
@@ -1061,7 +1079,7 @@ fn update_secret(
         Decision::Allow,
         Some(&note),
     );
-    let record = store::find_secret(&current.id)?.ok_or_else(ApiError::not_found)?;
+    let record = record?.ok_or_else(ApiError::not_found)?;
     Ok((record, new_value.or(current_value_read)))
 }
 
@@ -1180,24 +1198,29 @@ const DELETE_ATTEMPTS: usize = 16;
 
 /// `DELETE secrets-safe/secrets/{id}`: 200 (what the library checks for). The rows go
 /// in one transaction, on condition that no version was reserved since the highest
-/// one was read (else it reads again, a bounded number of times: 409 after that);
-/// then every sealed version up to that one is forgotten, including one an update
-/// committed meanwhile. An update that reserved a version before the delete but seals
+/// one was read and the TOTP seed is the one read (else it reads again, a bounded
+/// number of times: 409 after that); then every sealed version up to that one is
+/// forgotten, including one an update committed meanwhile, and that seed. An update that reserved a version before the delete but seals
 /// it after finds the secret gone, and forgets its value itself.
 pub fn delete_secret(ctx: &Ctx, id: &str) -> Result<Response> {
-    let changeable = secret_for_change(ctx, id, None, Flags::DELETE, SECRET_DELETE)?;
-    let mut deleted_up_to = None;
+    secret_for_change(ctx, id, None, Flags::DELETE, SECRET_DELETE)?;
+    let mut deleted = None;
     for _ in 0..DELETE_ATTEMPTS {
         let max_version = store::max_version(id)?;
-        if store::delete_secret(id, max_version)? {
-            deleted_up_to = Some(max_version);
+        // Its TOTP seed as it is now: the delete holds only while it is still that one.
+        let Some(record) = store::find_secret(id)? else {
+            return Err(ApiError::not_found());
+        };
+        let totp_seed = record.totp.map(|t| t.seed_id);
+        if store::delete_secret(id, max_version, totp_seed.as_deref())? {
+            deleted = Some((max_version, totp_seed));
             break;
         }
+    }
+    let Some((max_version, totp_seed)) = deleted else {
         if store::find_secret(id)?.is_none() {
             return Err(ApiError::not_found());
         }
-    }
-    let Some(max_version) = deleted_up_to else {
         return Err(ApiError::conflict(
             "id: the secret is being changed; try the delete again",
         ));
@@ -1205,8 +1228,8 @@ pub fn delete_secret(ctx: &Ctx, id: &str) -> Result<Response> {
     for version in 1..=max_version {
         forget_value(&store::value_scope(id, version));
     }
-    if let Some(totp) = &changeable.visible.record.totp {
-        forget_value(&store::totp_scope(id, &totp.seed_id));
+    if let Some(seed_id) = totp_seed {
+        forget_value(&store::totp_scope(id, &seed_id));
     }
     let note = format!("versions forgotten={max_version}");
     ctx.audit(

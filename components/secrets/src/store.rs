@@ -187,7 +187,9 @@ pub fn totp_scope(secret_id: &str, seed_id: &str) -> String {
     format!("secret/{secret_id}/totp/{seed_id}")
 }
 
-/// What a write does to a secret's TOTP.
+/// What a write does to a secret's TOTP. An update applies it only while the secret
+/// still has the seed the request read (`SecretChanges::totp_read`), so that of two
+/// concurrent changes one wins and the other's seed is left to its request to forget.
 #[derive(Clone, Copy, Debug)]
 pub enum TotpChange<'a> {
     /// On, with the seed sealed at `totp_scope(secret, seed_id)`.
@@ -198,7 +200,8 @@ pub enum TotpChange<'a> {
     Off,
 }
 
-fn set_totp(secret_id: &str, change: TotpChange<'_>) -> Statement {
+/// `change`, applied while the secret's seed is still `read` (`None`: TOTP was off).
+fn set_totp(secret_id: &str, change: TotpChange<'_>, read: Option<&str>) -> Statement {
     let (seed_id, algorithm, digits, period) = match change {
         TotpChange::Set {
             seed_id,
@@ -214,13 +217,14 @@ fn set_totp(secret_id: &str, change: TotpChange<'_>) -> Statement {
     statement(
         "UPDATE secrets SET totp_seed_id = ?2, totp_algorithm = ?3, totp_digits = ?4,
                             totp_period = ?5
-          WHERE id = ?1",
+          WHERE id = ?1 AND totp_seed_id IS ?6",
         vec![
             secret_id.into(),
             seed_id.into(),
             algorithm.into(),
             digits.into(),
             period.into(),
+            read.into(),
         ],
     )
 }
@@ -670,7 +674,7 @@ pub fn insert_secret(new: &NewSecret<'_>) -> Result<()> {
         ),
     ];
     if let Some(change) = new.totp {
-        statements.push(set_totp(new.id, change));
+        statements.push(set_totp(new.id, change, None));
     }
     replace_links(new.id, &new.links, &mut statements);
     Db::execute(statements).map_err(|e| conflict_as(e, TITLE_TAKEN))?;
@@ -748,8 +752,9 @@ pub struct SecretChanges<'a> {
     pub owners: Option<&'a [OwnerRecord]>,
     /// URLs to store instead of the current ones.
     pub urls: Option<&'a [UrlRecord]>,
-    /// TOTP to turn on, replace or turn off.
+    /// TOTP to turn on, replace or turn off, and the seed id the request read.
     pub totp: Option<TotpChange<'a>>,
+    pub totp_read: Option<&'a str>,
 }
 
 /// An update of a secret; `new_version` is a reserved version whose value is sealed.
@@ -825,7 +830,7 @@ pub fn update_secret(update: &SecretUpdate<'_>) -> Result<bool> {
         ));
     }
     if let Some(change) = c.totp {
-        statements.push(set_totp(update.id, change));
+        statements.push(set_totp(update.id, change, c.totp_read));
     }
     statements.push(statement(
         "DELETE FROM secret_shares
@@ -854,17 +859,18 @@ pub fn max_version(secret_id: &str) -> Result<i64> {
     rows.first().map_or(Ok(0), |r| r.i64("max"))
 }
 
-/// Deletes a secret, provided its highest reserved version is still `max_version`;
+/// Deletes a secret, provided its highest reserved version is still `max_version`
+/// and its TOTP seed still `totp_seed` (so the caller forgets the right one);
 /// its versions, owners, URLs, shares and favourite marks go with it (foreign keys
 /// cascade). Once it is gone no version can be reserved for it (the reservation's
 /// foreign key fails), so every sealed value it can have is at a version up to
 /// `max_version`. Returns false when nothing was deleted: the secret is gone, or a
 /// version was reserved since `max_version` was read.
-pub fn delete_secret(id: &str, max_version: i64) -> Result<bool> {
+pub fn delete_secret(id: &str, max_version: i64, totp_seed: Option<&str>) -> Result<bool> {
     let outcomes = Db::execute(vec![statement(
-        "DELETE FROM secrets WHERE id = ?1
+        "DELETE FROM secrets WHERE id = ?1 AND totp_seed_id IS ?3
             AND (SELECT coalesce(max(version), 0) FROM secret_versions WHERE secret_id = ?1) = ?2",
-        vec![id.into(), max_version.into()],
+        vec![id.into(), max_version.into(), totp_seed.into()],
     )])?;
     Ok(outcomes.first().is_some_and(|o| o.changes > 0))
 }
