@@ -77,7 +77,8 @@ struct Row {
     method: &'static str,
     /// Relative to the protocol's base; `{A}` alice's safe, `{F}` her folder, `{S}` her
     /// text secret, `{FS}` her file secret, `{U}` her user id, `{G}` her group, `{K}`
-    /// her key, `{BF}` bob's folder, `{COL}` the column's name.
+    /// her key, `{BF}` bob's folder, `{COL}` the column's name; API 3.3: `{C}` her
+    /// credential with TOTP on, `{SV}`, `{FSV}`, `{CV}` a version of `{S}`, `{FS}`, `{C}`.
     path: &'static str,
     body: Body,
     needs: Needs,
@@ -177,6 +178,13 @@ const V3_ROWS: &[Row] = &[
     row("POST", "secrets-safe/secrets/{S}/shares/{BF}", Body::None, Needs::Write, HERS),
     row("DELETE", "secrets-safe/secrets/{S}/shares/{BF}", Body::None, Needs::Delete, HERS),
     row("PUT", "secrets-safe/secrets/{S}/favorite", Body::Json(r#"{"Favorite": true}"#), Needs::Write, HERS),
+    // Secrets, API 3.3: version history, rollback, TOTP codes.
+    row("GET", "secrets-safe/secrets/{S}/versions", Body::None, Needs::Metadata, HERS),
+    row("GET", "secrets-safe/secrets/text/{S}/versions/{SV}", Body::None, Needs::Read, HERS),
+    row("GET", "secrets-safe/secrets/password/{C}/versions/{CV}", Body::None, Needs::Read, HERS),
+    row("GET", "secrets-safe/secrets/file/{FS}/versions/{FSV}", Body::None, Needs::Read, HERS),
+    row("POST", "secrets-safe/secrets/{S}/versions/{SV}/rollback", Body::None, Needs::Write, HERS),
+    row("GET", "secrets-safe/secrets/{C}/totp/code", Body::None, Needs::Read, HERS),
     // Safes.
     row("GET", "secrets-safe/safes", Body::None, Needs::Metadata, LIST),
     row("POST", "secrets-safe/safes", Body::Json(SAFE_JSON), Needs::Write, OWN),
@@ -291,6 +299,26 @@ fn world() -> World {
     );
     assert_eq!(file.status, 201, "{file:?}");
     let file = file.json()["Id"].as_str().expect("Id").to_string();
+    let totp = app.v3(
+        &alice_session,
+        "POST",
+        &format!("secrets-safe/folders/{folder}/secrets?version=3.3"),
+        Some(
+            json!({"Title": "mfa", "Username": "u", "Password": "alice-value-2",
+            "TotpEnabled": true, "TotpSecretKey": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"}),
+        ),
+    );
+    assert_eq!(totp.status, 201, "{totp:?}");
+    let totp = totp.json()["Id"].as_str().expect("Id").to_string();
+    let first_version = |secret: &str| -> String {
+        app.db()
+            .query_row(
+                "SELECT history_id FROM secret_versions WHERE secret_id = ?1 AND version = 1",
+                [secret],
+                |r| r.get(0),
+            )
+            .expect("a first version")
+    };
     let group = app.count("SELECT id FROM user_groups WHERE name = 'alice-group'", []);
     let alice_key = app.count(
         "SELECT id FROM credentials WHERE user_id = ?1",
@@ -355,6 +383,10 @@ fn world() -> World {
         ("{G}", group.to_string()),
         ("{K}", alice_key.to_string()),
         ("{BF}", bob_folder),
+        ("{C}", totp.clone()),
+        ("{SV}", first_version(&secret)),
+        ("{FSV}", first_version(&file)),
+        ("{CV}", first_version(&totp)),
     ];
     World {
         app,
@@ -362,7 +394,15 @@ fn world() -> World {
         alice,
         scoped,
         callers: vec![bob, dave, erin, frank],
-        hers: vec![safe, folder, secret, file, "alice-value-1".into()],
+        hers: vec![
+            safe,
+            folder,
+            secret,
+            file,
+            "alice-value-1".into(),
+            totp,
+            "alice-value-2".into(),
+        ],
     }
 }
 

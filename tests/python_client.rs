@@ -1,25 +1,28 @@
 //! The official BeyondTrust Password Safe Python library, unchanged, against edgesafe:
-//! tests/python/bips_library_flow.py drives it through every Secrets Safe area.
+//! tests/python/bips_library_flow.py drives it through every Secrets Safe area, with
+//! the pinned 2.32.1 (API 3.0 to 3.2) on the default Python and the newest 3.5.1 (3.0 to
+//! 3.3) on Python 3.12 or later, which it needs.
 
 use edgesafe_tests::{root, TestApp, ADMIN_KEY, V3};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A virtual environment with tests/python/requirements.txt installed (from PyPI,
-/// once; `.ci/run` prepares it on CI).
-fn python() -> PathBuf {
-    let venv = root().join("target/python-venv");
+/// A virtual environment `target/<dir>` made with `interpreter` and `requirements`
+/// (under tests/python) installed from PyPI, once; `.ci/run` prepares both on CI.
+fn venv(dir: &str, interpreter: impl FnOnce() -> PathBuf, requirements: &str) -> PathBuf {
+    let venv = root().join("target").join(dir);
     let python = venv.join("bin/python");
-    let wanted = std::fs::read_to_string(root().join("tests/python/requirements.txt")).unwrap();
+    let requirements = root().join("tests/python").join(requirements);
+    let wanted = std::fs::read_to_string(&requirements).unwrap();
     let marker = venv.join("requirements.installed");
     if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
-        let made = Command::new("python3")
+        let made = Command::new(interpreter())
             .arg("-m")
             .arg("venv")
             .arg(&venv)
             .status()
             .unwrap();
-        assert!(made.success(), "python3 -m venv failed");
+        assert!(made.success(), "python -m venv {} failed", venv.display());
         let installed = Command::new(&python)
             .args([
                 "-m",
@@ -29,13 +32,71 @@ fn python() -> PathBuf {
                 "--disable-pip-version-check",
                 "-r",
             ])
-            .arg(root().join("tests/python/requirements.txt"))
+            .arg(&requirements)
             .status()
             .unwrap();
         assert!(installed.success(), "pip install failed");
         std::fs::write(&marker, wanted).unwrap();
     }
     python
+}
+
+/// The pinned library and its command line, on the default Python.
+fn python() -> PathBuf {
+    venv(
+        "python-venv",
+        || PathBuf::from("python3"),
+        "requirements.txt",
+    )
+}
+
+/// The newest library, on a Python of at least 3.12.
+fn python_3_12() -> PathBuf {
+    venv("python-venv-3", interpreter_3_12, "requirements-3.txt")
+}
+
+/// Whether `python` runs and is 3.12 or later.
+fn at_least_3_12(python: &Path) -> bool {
+    Command::new(python)
+        .args(["-c", "import sys; sys.exit(sys.version_info < (3, 12))"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A Python of at least 3.12: `python3.12`/`python3.13` on PATH when they run (pyenv's
+/// shims only run for an active version), else the oldest such under `pyenv root`.
+fn interpreter_3_12() -> PathBuf {
+    let on_path = ["python3.12", "python3.13", "python3"].map(PathBuf::from);
+    let pyenv_root = Command::new("pyenv")
+        .arg("root")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")));
+    let mut under_pyenv: Vec<PathBuf> = pyenv_root
+        .and_then(|r| std::fs::read_dir(r.join("versions")).ok())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin/python3")))
+        .collect();
+    // Oldest first, by the numbers of the version (3.12.1 before 3.13.0).
+    under_pyenv.sort_by_key(|p| {
+        let name = p
+            .ancestors()
+            .nth(2)
+            .and_then(|v| v.file_name())
+            .unwrap_or_default();
+        name.to_string_lossy()
+            .split('.')
+            .map(|n| n.parse::<u32>().unwrap_or(u32::MAX))
+            .collect::<Vec<_>>()
+    });
+    on_path
+        .into_iter()
+        .chain(under_pyenv)
+        .find(|p| at_least_3_12(p))
+        .expect("beyondtrust-bips-library 3.x needs Python 3.12 or later: none found on PATH or under `pyenv root` (pyenv install 3.12)")
 }
 
 /// An OAuth client of the administrator's, as `{ClientId, ClientSecret, ...}`.
@@ -50,9 +111,9 @@ fn oauth_client(app: &TestApp, admin: &edgesafe_tests::Session) -> serde_json::V
     client.json()
 }
 
-#[test]
-fn the_official_python_library_works_unchanged() {
-    let python = python();
+/// Runs tests/python/bips_library_flow.py with `python` against a fresh app; returns
+/// what it printed.
+fn library_flow(python: &Path) -> String {
     let app = TestApp::start();
     let admin = app.admin();
     let client = oauth_client(&app, &admin);
@@ -71,7 +132,7 @@ fn the_official_python_library_works_unchanged() {
         .env("EDGESAFE_OTHER_USER_ID", other.user_id.to_string())
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
@@ -79,6 +140,27 @@ fn the_official_python_library_works_unchanged() {
     );
     assert!(stdout.contains("checks passed"), "{stdout}");
     println!("{stdout}");
+    stdout
+}
+
+#[test]
+fn the_official_python_library_works_unchanged() {
+    let stdout = library_flow(&python());
+    assert!(
+        stdout.contains("bips library 2.32.1 flow, API 3.0, 3.1, 3.2:"),
+        "{stdout}"
+    );
+}
+
+/// The newest library speaks API 3.3: the same flow, plus version history, rollback
+/// and TOTP.
+#[test]
+fn the_newest_python_library_works_unchanged_with_api_3_3() {
+    let stdout = library_flow(&python_3_12());
+    assert!(
+        stdout.contains("bips library 3.5.1 flow, API 3.0, 3.1, 3.2, 3.3:"),
+        "{stdout}"
+    );
 }
 
 /// `ps-cli user-audits list` and `get`, unchanged, over OAuth client credentials.

@@ -329,7 +329,7 @@ fn the_version_parameter_picks_the_shape() {
     );
     assert_eq!(v30["OwnerType"], "User");
 
-    for bad in ["3.3", "3", "2.0", "latest"] {
+    for bad in ["3.4", "3", "2.0", "latest"] {
         let reply = app.v3(
             &admin,
             "GET",

@@ -1,16 +1,24 @@
 """Drives the official Password Safe Python library (beyondtrust-bips-library)
 against a running edgesafe, through safes, permissions, folders, the three secret
 kinds, file download, filters, shares and CSV import, for API versions 3.0, 3.1
-and 3.2, then user audits, with API-key and OAuth sign-in. Exits non-zero on the
-first mismatch.
+and 3.2, and 3.3 (version history, rollback, TOTP) when the library speaks it
+(3.x, on Python >= 3.12), then user audits, with API-key and OAuth sign-in. Exits
+non-zero on the first mismatch.
 
 Environment: EDGESAFE_URL (…/BeyondTrust/api/public/v3), EDGESAFE_API_KEY
 ("<key>; runas=<user>;"), EDGESAFE_CLIENT_ID, EDGESAFE_CLIENT_SECRET,
 EDGESAFE_USER_ID (the run-as user's id), EDGESAFE_OTHER_USER_ID (a second user).
 """
 
+import base64
+import calendar
+import hashlib
+import hmac
+import importlib.metadata
 import logging
 import os
+import struct
+import time
 import sys
 import tempfile
 import uuid
@@ -18,6 +26,7 @@ import uuid
 import requests
 from secrets_safe_library import (
     authentication,
+    exceptions,
     folders,
     safe_permissions,
     safes,
@@ -149,6 +158,8 @@ def flow(version):
     )
     check(isinstance(updated, dict), "credential update answers JSON")
     check(secret_api.get_secret_by_id(cred["Id"])["Password"] == "n3w-pass", "updated password")
+    if version == "3.3":
+        v33_flow(secret_api, folder_id, cred, text, file_secret, owners, tag)
 
     # Shares
     share = secret_api.create_secret_share(cred["Id"], other["Id"])
@@ -171,6 +182,73 @@ def flow(version):
 
     secret_api.delete_secret_by_id(text["Id"])
     check(auth.sign_app_out() is True, "sign out")
+
+
+# ---------------------------------------------------------------- API 3.3
+
+# RFC 6238's SHA1 seed ("12345678901234567890") in Base32.
+TOTP_SEED = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+
+def expected_totp(seed_base32, at, digits=6, period=30):
+    """RFC 6238 with SHA1, computed here to check the server's code independently."""
+    counter = struct.pack(">Q", at // period)
+    digest = hmac.new(base64.b32decode(seed_base32), counter, hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    number = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
+    return str(number % 10**digits).zfill(digits)
+
+
+def utc_seconds(text):
+    return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def v33_flow(secret_api, folder_id, cred, text, file_secret, owners, tag):
+    """Version history, old values, rollback and TOTP, as the library calls them."""
+    history = secret_api.get_secret_versions(cred["Id"])
+    check(history["SecretType"] == "Credential" and len(history["Versions"]) == 2, f"history {history}")
+    old = next(v for v in history["Versions"] if not v["IsActive"])
+    check(secret_api.get_secret_password_version(cred["Id"], old["Id"]) == "pa55-word!", "old password")
+    secret_api.rollback_secret_version(cred["Id"], old["Id"])
+    check(secret_api.get_secret_by_id(cred["Id"])["Password"] == "pa55-word!", "rolled back")
+    check(len(secret_api.get_secret_versions(cred["Id"])["Versions"]) == 3, "history kept")
+
+    secret_api.update_secret(text["Id"], folder_id=folder_id, title=f"note{tag}", text="newer text", **owners)
+    old_text = next(v for v in secret_api.get_secret_versions(text["Id"])["Versions"] if not v["IsActive"])
+    check(secret_api.get_secret_text_version(text["Id"], old_text["Id"]) == "some text", "old text")
+    (file_version,) = secret_api.get_secret_versions(file_secret["Id"])["Versions"]
+    check(secret_api.get_secret_file_version(file_secret["Id"], file_version["Id"]) == "file body\n", "file version")
+
+    mfa = secret_api.create_secret(
+        title=f"mfa{tag}", folder_id=folder_id, username="svc", password="pw-1",
+        totp_enabled=True, totp_secret_key=TOTP_SEED, **owners,
+    )
+    check(mfa["TotpEnabled"] is True, f"TOTP on {mfa}")
+    check(mfa["TotpParameters"] == {"Algorithm": "SHA1", "Digits": 6, "Period": 30}, f"parameters {mfa}")
+    check(TOTP_SEED not in str(secret_api.get_secret_by_id(mfa["Id"])), "the seed is never returned")
+    code = secret_api.get_secret_totp_code(mfa["Id"])
+    valid_from, valid_to = utc_seconds(code["ValidFromUtc"]), utc_seconds(code["ValidToUtc"])
+    check(valid_to - valid_from == 30, f"code window {code}")
+    check(code["Code"] == expected_totp(TOTP_SEED, valid_from), f"code {code}")
+    off = secret_api.update_secret(
+        mfa["Id"], folder_id=folder_id, title=f"mfa{tag}", username="svc", password="pw-1",
+        totp_enabled=False, **owners,
+    )
+    check(off["TotpEnabled"] is False and off["TotpParameters"] is None, f"TOTP off {off}")
+
+    # The library signs out before it raises, so the refusals get a session of their own.
+    refused = secrets_safe.SecretsSafe(sign_in("3.3", api_key=API_KEY), log)
+    try:
+        refused.get_secret_totp_code(mfa["Id"])
+        check(False, "a code with TOTP off")
+    except exceptions.TotpNotEnabledError:
+        check(True, "TOTP off: 404")
+    refused = secrets_safe.SecretsSafe(sign_in("3.3", api_key=API_KEY), log)
+    try:
+        refused.get_secret_totp_code(text["Id"])
+        check(False, "a code of a text secret")
+    except exceptions.SecretTypeNotSupportedError:
+        check(True, "text secret: 400")
 
 
 def audit_flow():
@@ -204,9 +282,12 @@ def oauth_flow():
     check(auth.sign_app_out() is True, "sign out (OAuth)")
 
 
-# The library refuses to create secrets without an explicit version.
-for v in ("3.0", "3.1", "3.2"):
+# The library refuses to create secrets without an explicit version; 3.x adds 3.3.
+SPEAKS_3_3 = hasattr(secrets_safe.SecretsSafe, "get_secret_totp_code")
+VERSIONS = ("3.0", "3.1", "3.2") + (("3.3",) if SPEAKS_3_3 else ())
+for v in VERSIONS:
     flow(v)
 audit_flow()
 oauth_flow()
-print(f"bips library flow: {checks} checks passed", flush=True)
+library = importlib.metadata.version("beyondtrust-bips-library")
+print(f"bips library {library} flow, API {', '.join(VERSIONS)}: {checks} checks passed", flush=True)

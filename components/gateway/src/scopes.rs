@@ -142,6 +142,13 @@ const ROWS: &[Row] = &[
     row(V3, "POST", "secrets-safe/secrets/*/shares/*", WRITE),
     row(V3, "DELETE", "secrets-safe/secrets/*/shares/*", DELETE),
     row(V3, "PUT", "secrets-safe/secrets/*/favorite", WRITE),
+    // API 3.3: a version's value and a TOTP code are value reads; the history is metadata.
+    row(V3, "GET", "secrets-safe/secrets/*/versions", METADATA),
+    row(V3, "GET", "secrets-safe/secrets/password/*/versions/*", READ),
+    row(V3, "GET", "secrets-safe/secrets/text/*/versions/*", READ),
+    row(V3, "GET", "secrets-safe/secrets/file/*/versions/*", READ),
+    row(V3, "POST", "secrets-safe/secrets/*/versions/*/rollback", WRITE),
+    row(V3, "GET", "secrets-safe/secrets/*/totp/code", READ),
     // Safes and who holds them.
     row(V3, "GET", "secrets-safe/safes", METADATA),
     row(V3, "POST", "secrets-safe/safes", WRITE),
@@ -287,6 +294,12 @@ mod tests {
         (V3, "POST", "secrets-safe/secrets/ID/shares/ID"),
         (V3, "DELETE", "secrets-safe/secrets/ID/shares/ID"),
         (V3, "PUT", "secrets-safe/secrets/ID/favorite"),
+        (V3, "GET", "secrets-safe/secrets/ID/versions"),
+        (V3, "GET", "secrets-safe/secrets/password/ID/versions/ID"),
+        (V3, "GET", "secrets-safe/secrets/text/ID/versions/ID"),
+        (V3, "GET", "secrets-safe/secrets/file/ID/versions/ID"),
+        (V3, "POST", "secrets-safe/secrets/ID/versions/ID/rollback"),
+        (V3, "GET", "secrets-safe/secrets/ID/totp/code"),
         (V3, "GET", "secrets-safe/safes"),
         (V3, "POST", "secrets-safe/safes"),
         (V3, "GET", "secrets-safe/safes/safe-permissions"),
@@ -418,6 +431,12 @@ mod tests {
         assert!(!allows("GET", "secrets-safe/secrets/ID"));
         assert!(!allows("GET", "secrets-safe/secrets/ID/text"));
         assert!(!allows("GET", "secrets-safe/secrets/ID/file/download"));
+        assert!(allows("GET", "secrets-safe/secrets/ID/versions"));
+        assert!(!allows(
+            "GET",
+            "secrets-safe/secrets/password/ID/versions/ID"
+        ));
+        assert!(!allows("GET", "secrets-safe/secrets/ID/totp/code"));
     }
 
     #[test]

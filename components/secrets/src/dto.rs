@@ -12,12 +12,14 @@ use edgesafe_secrets_safe::ids;
 use edgesafe_secrets_safe::paging::Page;
 use serde::{Deserialize, Serialize};
 
-use crate::store::{Kind, OwnerKind, OwnerRecord, SecretRecord, UrlRecord};
+use crate::store::{Kind, OwnerKind, OwnerRecord, SecretRecord, UrlRecord, VersionRecord};
+use crate::totp;
 
 // ---------------------------------------------------------------- versions
 
-/// The `version` query parameter: which shape secret bodies take.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The `version` query parameter: which shape secret bodies take. Ordered: each
+/// version keeps what the one before it added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ApiVersion {
     /// The default: `OwnerId`, `Owner`, `OwnerType`, `Owners:[{OwnerId, Owner, Email}]`.
     V30,
@@ -25,17 +27,24 @@ pub enum ApiVersion {
     V31,
     /// 3.1 plus `SecretValueModifiedOn`; secret lists wrapped in `{TotalCount, Data}`.
     V32,
+    /// 3.2 plus TOTP: write-only `TotpEnabled`/`TotpSecretKey` on credentials, and
+    /// `TotpEnabled`/`TotpParameters` on every secret read.
+    V33,
 }
 
 impl ApiVersion {
-    /// 3.0 when absent (BeyondTrust's documented default); anything but 3.0, 3.1 or
-    /// 3.2 is refused rather than guessed at, like the official library does.
+    /// 3.0 when absent (BeyondTrust's documented default); anything but 3.0 to 3.3 is
+    /// refused rather than guessed at, like the official library does.
     pub fn from_query(query: &Query) -> Result<Self> {
         match query.get("version").map(str::trim) {
             None | Some("") | Some("3.0") => Ok(ApiVersion::V30),
             Some("3.1") => Ok(ApiVersion::V31),
             Some("3.2") => Ok(ApiVersion::V32),
-            Some(_) => Err(ApiError::bad_request("version", "must be 3.0, 3.1 or 3.2")),
+            Some("3.3") => Ok(ApiVersion::V33),
+            Some(_) => Err(ApiError::bad_request(
+                "version",
+                "must be 3.0, 3.1, 3.2 or 3.3",
+            )),
         }
     }
 }
@@ -109,6 +118,8 @@ pub struct SecretIn {
     pub ownertype: Option<String>,
     pub owners: Option<Vec<OwnerIn>>,
     pub urls: Option<Vec<UrlIn>>,
+    pub totpenabled: Option<bool>,
+    pub totpsecretkey: Option<String>,
 }
 
 /// Who should own a secret, as asked; the handler checks that they exist.
@@ -358,6 +369,7 @@ impl SecretIn {
 
     /// A text secret. `text_required` on create; an update without Text keeps it.
     pub fn text(mut self, text_required: bool) -> Result<TextFields> {
+        self.no_totp()?;
         let common = self.common()?;
         let text = match self.text.take() {
             Some(text) => {
@@ -375,9 +387,63 @@ impl SecretIn {
     /// A file secret's metadata. The file name may also come from the file part, so
     /// whether it is there at all is the handler's call.
     pub fn file(mut self) -> Result<FileFields> {
+        self.no_totp()?;
         let common = self.common()?;
         let file_name = file_name("FileName", self.filename.take())?;
         Ok(FileFields { common, file_name })
+    }
+}
+
+/// What a credential write asks of its TOTP (3.3).
+#[derive(Debug, PartialEq, Eq)]
+pub enum TotpIn {
+    /// Neither field sent: an update keeps TOTP as it is, a create has none.
+    Keep,
+    Off,
+    /// On, with this seed (new or replacing the one there).
+    Set(totp::Totp),
+}
+
+impl SecretIn {
+    /// The TOTP fields of a credential create or update, taken out of the body. They
+    /// exist in 3.3 only; `TotpEnabled` true needs `TotpSecretKey`, and the key comes
+    /// only with `TotpEnabled` true (the rules the official client checks too).
+    pub fn totp(&mut self, version: ApiVersion) -> Result<TotpIn> {
+        let enabled = self.totpenabled.take();
+        let key = self.totpsecretkey.take();
+        if enabled.is_none() && key.is_none() {
+            return Ok(TotpIn::Keep);
+        }
+        if version < ApiVersion::V33 {
+            return Err(ApiError::bad_request(
+                "TotpEnabled",
+                "TOTP needs API version 3.3 (?version=3.3)",
+            ));
+        }
+        match (enabled, key) {
+            (Some(true), Some(key)) => Ok(TotpIn::Set(totp::parse_key(&key)?)),
+            (Some(true), None) => Err(ApiError::bad_request(
+                totp::FIELD,
+                "required when TotpEnabled is true",
+            )),
+            (Some(false), None) => Ok(TotpIn::Off),
+            _ => Err(ApiError::bad_request(
+                totp::FIELD,
+                "allowed only with TotpEnabled true",
+            )),
+        }
+    }
+
+    /// Text and file secrets have no TOTP: the fields are refused, not ignored, so
+    /// that a seed is never silently dropped.
+    fn no_totp(&self) -> Result<()> {
+        if self.totpenabled.is_some() || self.totpsecretkey.is_some() {
+            return Err(ApiError::bad_request(
+                "TotpEnabled",
+                "only credential secrets have TOTP",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -688,6 +754,57 @@ pub struct SecretOut {
     /// Only in the answer to a create.
     #[serde(flatten)]
     pub created: Option<CreatedOut>,
+    #[serde(flatten)]
+    pub totp: Option<TotpOut>,
+}
+
+/// 3.3's read-only TOTP state, on every secret (off for text and file secrets). The
+/// seed is never part of an answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TotpOut {
+    pub totp_enabled: bool,
+    pub totp_parameters: Option<TotpParametersOut>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TotpParametersOut {
+    pub algorithm: &'static str,
+    pub digits: u32,
+    pub period: u32,
+}
+
+impl TotpOut {
+    fn of(record: &SecretRecord) -> Self {
+        TotpOut {
+            totp_enabled: record.totp.is_some(),
+            totp_parameters: record.totp.as_ref().map(|t| TotpParametersOut {
+                algorithm: t.parameters.algorithm.name(),
+                digits: t.parameters.digits,
+                period: t.parameters.period,
+            }),
+        }
+    }
+}
+
+/// `GET secrets-safe/secrets/{id}/totp/code`: `ValidToUtc` is exclusive.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TotpCodeOut {
+    pub code: String,
+    pub valid_from_utc: String,
+    pub valid_to_utc: String,
+}
+
+impl From<totp::Code> for TotpCodeOut {
+    fn from(code: totp::Code) -> Self {
+        TotpCodeOut {
+            code: code.code,
+            valid_from_utc: time::format_utc(code.valid_from),
+            valid_to_utc: time::format_utc(code.valid_to),
+        }
+    }
 }
 
 /// What a secret's answer is made of, besides its row.
@@ -735,7 +852,7 @@ impl SecretOut {
                     })
                     .collect(),
             ),
-            ApiVersion::V31 | ApiVersion::V32 => OwnersOut::V31(
+            ApiVersion::V31 | ApiVersion::V32 | ApiVersion::V33 => OwnersOut::V31(
                 parts
                     .owners
                     .iter()
@@ -782,10 +899,11 @@ impl SecretOut {
             file_name: r.file_name.clone(),
             file_hash: r.file_hash.clone(),
             is_favorite: parts.is_favorite,
-            value_modified: (version == ApiVersion::V32).then(|| ValueModifiedOut {
+            value_modified: (version >= ApiVersion::V32).then(|| ValueModifiedOut {
                 secret_value_modified_on: time::format_utc(r.value_modified_at),
             }),
             created: None,
+            totp: (version >= ApiVersion::V33).then(|| TotpOut::of(r)),
         }
     }
 }
@@ -797,6 +915,57 @@ impl SecretOut {
 pub struct SecretPageOut {
     pub total_count: usize,
     pub data: Vec<SecretOut>,
+}
+
+/// `GET secrets-safe/secrets/{id}/versions`: a secret's value history, newest first.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VersionHistoryOut {
+    pub credential_id: String,
+    pub secret_type: &'static str,
+    pub versions: Vec<VersionOut>,
+    /// How many times the value has changed (versions after the first).
+    pub change_frequency: usize,
+}
+
+/// One version; `Id` is what the version routes and the rollback take.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VersionOut {
+    pub id: String,
+    pub version_number: i64,
+    pub is_active: bool,
+    pub created_on: String,
+    pub created_by: String,
+    /// A file secret's file name with this content; null for the other kinds.
+    pub file_name: Option<String>,
+    /// Values are sealed with the vault's keyring, not in an HSM.
+    #[serde(rename = "IsHSMEncrypted")]
+    pub is_hsm_encrypted: bool,
+}
+
+impl VersionHistoryOut {
+    pub fn new(record: &SecretRecord, versions: &[VersionRecord]) -> Self {
+        VersionHistoryOut {
+            credential_id: record.id.clone(),
+            secret_type: kind_name(record.kind),
+            versions: versions
+                .iter()
+                .map(|v| VersionOut {
+                    id: v.history_id.clone(),
+                    version_number: v.version,
+                    is_active: v.version == record.current_version,
+                    created_on: time::format_utc(v.created_at),
+                    created_by: v.created_by_name.clone().unwrap_or_default(),
+                    file_name: (record.kind == Kind::File)
+                        .then(|| v.file_name.clone())
+                        .flatten(),
+                    is_hsm_encrypted: false,
+                })
+                .collect(),
+            change_frequency: versions.len().saturating_sub(1),
+        }
+    }
 }
 
 /// A share: the secret linked into a folder. `FolderID` as the reference spells it (no
@@ -851,7 +1020,8 @@ mod tests {
         assert_eq!(v("version=3.0"), Ok(ApiVersion::V30));
         assert_eq!(v("Version=3.1"), Ok(ApiVersion::V31));
         assert_eq!(v("version=3.2"), Ok(ApiVersion::V32));
-        assert_eq!(status(v("version=3.3")), Some(400));
+        assert_eq!(v("version=3.3"), Ok(ApiVersion::V33));
+        assert_eq!(status(v("version=3.4")), Some(400));
         assert_eq!(status(v("version=3")), Some(400));
     }
 
@@ -938,6 +1108,45 @@ mod tests {
         assert_eq!(status(q("afterdate=yesterday")), Some(400));
         assert_eq!(status(q("folderId=nope")), Some(400));
         assert_eq!(status(q("separator=ab")), Some(400));
+    }
+
+    #[test]
+    fn totp_fields() {
+        let t = |json: serde_json::Value, version| body(json).totp(version);
+        let key = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+        assert_eq!(t(serde_json::json!({}), ApiVersion::V33), Ok(TotpIn::Keep));
+        assert!(matches!(
+            t(
+                serde_json::json!({"TotpEnabled": true, "TotpSecretKey": key}),
+                ApiVersion::V33
+            ),
+            Ok(TotpIn::Set(_))
+        ));
+        assert_eq!(
+            t(serde_json::json!({"totpenabled": false}), ApiVersion::V33),
+            Ok(TotpIn::Off)
+        );
+        let refused = [
+            (
+                serde_json::json!({"TotpEnabled": true, "TotpSecretKey": key}),
+                ApiVersion::V32,
+            ),
+            (serde_json::json!({"TotpEnabled": true}), ApiVersion::V33),
+            (serde_json::json!({"TotpSecretKey": key}), ApiVersion::V33),
+            (
+                serde_json::json!({"TotpEnabled": false, "TotpSecretKey": key}),
+                ApiVersion::V33,
+            ),
+            (
+                serde_json::json!({"TotpEnabled": true, "TotpSecretKey": "??"}),
+                ApiVersion::V33,
+            ),
+        ];
+        for (json, version) in refused {
+            assert_eq!(status(t(json.clone(), version)), Some(400), "{json}");
+        }
+        let text = body(serde_json::json!({"Title": "t", "Text": "x", "TotpEnabled": false}));
+        assert_eq!(status(text.text(true)), Some(400));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! input (415/400); the objects it touches (404/409); and only then writes.
 //!
 //! Values (passwords, text, file bytes) live only in the vault, at
-//! `secret/<id>/v/<version>`. A write seals the new value first, then commits every row
+//! `secret/<id>/v/<version>`, and TOTP seeds at `secret/<id>/totp/<seed id>`. A write seals the new value first, then commits every row
 //! in one transaction, and forgets the sealed value if the commit fails, so a failed
 //! request leaves no trace a reader could reach. A value is handed out only once its
 //! read is in the audit trail (one `secret.read` event per secret, never the value).
@@ -29,14 +29,14 @@ use http::{header, HeaderValue, StatusCode};
 use crate::dto::{
     file_name, kind_name, ApiVersion, CommonFields, CreatedOut, DuplicateNameAction, ListQuery,
     MoveIn, MoveOut, OwnerRef, OwnersIn, PasswordIn, SecretIn, SecretOut, SecretPageOut,
-    SecretParts, ShareOut, UrlField, ValueOut, TITLE_MAX,
+    SecretParts, ShareOut, TotpCodeOut, TotpIn, UrlField, ValueOut, VersionHistoryOut, TITLE_MAX,
 };
 use crate::multipart::{self, FilePart};
 use crate::store::{
     self, Kind, Links, NewSecret, OwnerKind, OwnerRecord, SecretChanges, SecretFields, SecretMove,
-    SecretRecord, SecretUpdate, ShareMove, ShareRecord, UrlRecord,
+    SecretRecord, SecretUpdate, ShareMove, ShareRecord, TotpChange, UrlRecord,
 };
-use crate::Ctx;
+use crate::{totp, Ctx};
 
 const SECRET_CREATE: &str = "secret.create";
 const SECRET_READ: &str = "secret.read";
@@ -451,7 +451,7 @@ fn secret_response(status: StatusCode, secret: &SecretOut) -> Result<Response> {
 /// A secret list: a plain array, or `{TotalCount, Data}` for 3.2.
 fn list_response(ctx: &Ctx, total: usize, data: Vec<SecretOut>) -> Result<Response> {
     match ApiVersion::from_query(&ctx.query)? {
-        ApiVersion::V32 => no_store(json(
+        ApiVersion::V32 | ApiVersion::V33 => no_store(json(
             StatusCode::OK,
             &SecretPageOut {
                 total_count: total,
@@ -475,6 +475,8 @@ struct Creation {
     password_rule_id: Option<i64>,
     /// Says how the value came about, for the audit trail (never the value).
     note: String,
+    /// A credential's TOTP seed, when it is created with TOTP on.
+    totp: Option<totp::Totp>,
 }
 
 /// Creates a secret in `folder` (already authorized for Create): 409 on a taken title,
@@ -493,6 +495,14 @@ fn create_secret(ctx: &Ctx, folder: &Folder, new: Creation) -> Result<Response> 
     let urls = resolve_urls(&id, common.urls.unwrap_or_default())?;
     let scope = store::value_scope(&id, 1);
     storage::seal(&scope, &new.value)?;
+    let totp_seed_id = ids::new_id();
+    let totp_scope = store::totp_scope(&id, &totp_seed_id);
+    if let Some(totp) = &new.totp {
+        if let Err(e) = storage::seal(&totp_scope, &totp.seed) {
+            forget_value(&scope);
+            return Err(e.into());
+        }
+    }
     let inserted = store::insert_secret(&NewSecret {
         id: &id,
         kind: new.kind,
@@ -516,13 +526,21 @@ fn create_secret(ctx: &Ctx, folder: &Folder, new: Creation) -> Result<Response> 
         size: new.value.len(),
         user_id: principal.user_id,
         now: ctx.now,
+        totp: new.totp.as_ref().map(|t| TotpChange::Set {
+            seed_id: &totp_seed_id,
+            parameters: t.parameters,
+        }),
     });
     if let Err(e) = inserted {
         forget_value(&scope);
+        if new.totp.is_some() {
+            forget_value(&totp_scope);
+        }
         return Err(e);
     }
+    let totp_note = if new.totp.is_some() { "; totp on" } else { "" };
     let note = format!(
-        "type={}; folder={}; {}",
+        "type={}; folder={}; {}{totp_note}",
         kind_name(new.kind),
         folder.id,
         new.note
@@ -571,7 +589,12 @@ pub fn post_credential_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
         Endpoint::SecretCreate.safe_flag(),
         SECRET_CREATE,
     )?;
-    let fields = ctx.json::<SecretIn>()?.credential()?;
+    let mut body = ctx.json::<SecretIn>()?;
+    let totp = match body.totp(ApiVersion::from_query(&ctx.query)?)? {
+        TotpIn::Set(totp) => Some(totp),
+        TotpIn::Keep | TotpIn::Off => None,
+    };
+    let fields = body.credential()?;
     check_body_folder(&fields.common, &folder.id)?;
     let (password, generated) = credential_password(fields.password, fields.password_rule_id)?;
     let note = match (generated, fields.password_rule_id) {
@@ -590,6 +613,7 @@ pub fn post_credential_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
             file_hash: None,
             password_rule_id: fields.password_rule_id,
             note,
+            totp,
         },
     )
 }
@@ -627,6 +651,7 @@ pub fn post_text_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
             file_hash: None,
             password_rule_id: None,
             note: "text given".to_owned(),
+            totp: None,
         },
     )
 }
@@ -679,6 +704,7 @@ pub async fn post_file_secret(ctx: &Ctx, folder_id: &str) -> Result<Response> {
             file_hash: Some(file_hash),
             password_rule_id: None,
             note,
+            totp: None,
         },
     )
 }
@@ -732,7 +758,11 @@ pub fn get_file_secret_download(ctx: &Ctx, id: &str) -> Result<Response> {
         Decision::Allow,
         Some(&note),
     )?;
-    let file_name = record.file_name.as_deref().unwrap_or("secret");
+    attachment(bytes, record.file_name.as_deref().unwrap_or("secret"))
+}
+
+/// A file's bytes as a download that no cache keeps and no browser sniffs.
+fn attachment(bytes: Vec<u8>, file_name: &str) -> Result<Response> {
     let mut response = empty(StatusCode::OK);
     *response.body_mut() = bytes;
     let headers = response.headers_mut();
@@ -873,6 +903,8 @@ struct Change {
     file_hash: Option<String>,
     password_rule_id: Option<i64>,
     note: String,
+    /// A credential's TOTP (3.3): kept, turned off, or set to a new seed.
+    totp: TotpIn,
 }
 
 /// Applies `change` to a visible secret (already checked for Update): a FolderId
@@ -966,6 +998,25 @@ fn update_secret(
             }
         }
     };
+    // A new TOTP seed is sealed, like a value, before the row that points at it commits.
+    let totp_seed_id = ids::new_id();
+    let new_totp_scope = store::totp_scope(&current.id, &totp_seed_id);
+    let totp_change = match &change.totp {
+        TotpIn::Keep => None,
+        TotpIn::Off => Some(TotpChange::Off),
+        TotpIn::Set(totp) => {
+            storage::seal(&new_totp_scope, &totp.seed)?;
+            Some(TotpChange::Set {
+                seed_id: &totp_seed_id,
+                parameters: totp.parameters,
+            })
+        }
+    };
+    let forget_new_totp = || {
+        if matches!(change.totp, TotpIn::Set(_)) {
+            forget_value(&new_totp_scope);
+        }
+    };
     // Only what the request sends is written, so that a concurrent change of another
     // field is not undone by this request's older copy of it.
     let changes = SecretChanges {
@@ -980,6 +1031,8 @@ fn update_secret(
         password_rule_id: change.password_rule_id,
         owners: owners.as_ref().map(|o| o.list.as_slice()),
         urls: urls.as_deref(),
+        totp: totp_change,
+        totp_read: current.totp.as_ref().map(|t| t.seed_id.as_str()),
     };
     let mut update = SecretUpdate {
         id: &current.id,
@@ -992,22 +1045,26 @@ fn update_secret(
     let updated = match &new_value {
         None => {
             version_note = "value unchanged".to_owned();
-            store::update_secret(&update)?
+            store::update_secret(&update).inspect_err(|_| forget_new_totp())?
         }
         Some(value) => {
             let history_id = ids::new_id();
-            let version = store::reserve_version(
+            let reserved = store::reserve_version(
                 &current.id,
                 &history_id,
                 value.len(),
                 principal.user_id,
                 ctx.now,
-            )?
-            // Deleted by someone else since it was read.
-            .ok_or_else(ApiError::not_found)?;
+            );
+            // None: deleted by someone else since it was read.
+            let Some(version) = reserved.inspect_err(|_| forget_new_totp())? else {
+                forget_new_totp();
+                return Err(ApiError::not_found());
+            };
             let scope = store::value_scope(&current.id, version);
             if let Err(e) = storage::seal(&scope, value) {
                 store::release_version(&history_id);
+                forget_new_totp();
                 return Err(e.into());
             }
             update.new_version = Some((version, &history_id));
@@ -1017,21 +1074,58 @@ fn update_secret(
                 store::release_version(&history_id);
             }
             version_note = format!("new version {version}");
-            updated?
+            updated.inspect_err(|_| forget_new_totp())?
         }
     };
     if !updated {
         // Deleted by someone else since it was read.
+        forget_new_totp();
         return Err(ApiError::not_found());
     }
-    let note = format!("{}; {version_note}; folder={folder_id}", change.note);
+    let record = store::find_secret(&current.id);
+    // The TOTP change applied only if no other one committed since `current` was read
+    // (see `store::TotpChange`); either way the seed read then is no longer the row's.
+    // A new seed the row does not point at lost that race and is nobody's; when the
+    // row cannot be read, the new seed stays (a leak rather than a loss).
+    let totp_note = match &change.totp {
+        TotpIn::Keep => "",
+        TotpIn::Off | TotpIn::Set(_) => {
+            if let Some(old) = &current.totp {
+                forget_value(&store::totp_scope(&current.id, &old.seed_id));
+            }
+            match &record {
+                Ok(Some(now)) => {
+                    let now_seed = now.totp.as_ref().map(|t| t.seed_id.as_str());
+                    match (&change.totp, now_seed) {
+                        (TotpIn::Set(_), Some(seed)) if seed == totp_seed_id => "; totp set",
+                        (TotpIn::Set(_), _) => {
+                            forget_new_totp();
+                            "; totp not set: changed concurrently"
+                        }
+                        (_, None) => "; totp off",
+                        (_, Some(_)) => "; totp not turned off: changed concurrently",
+                    }
+                }
+                Ok(None) => {
+                    // Deleted since the commit: nothing points at the new seed.
+                    forget_new_totp();
+                    "; totp changed"
+                }
+                Err(_) => "; totp changed",
+            }
+        }
+    };
+    let note = format!(
+        "{}; {version_note}; folder={folder_id}{totp_note}",
+        change.note
+    );
     ctx.audit(
         SECRET_UPDATE,
         &secret_target(&current.id),
         Decision::Allow,
         Some(&note),
     );
-    let record = store::find_secret(&current.id)?.ok_or_else(ApiError::not_found)?;
+    let record = record?.ok_or_else(ApiError::not_found)?;
     Ok((record, new_value.or(current_value_read)))
 }
 
@@ -1056,7 +1150,9 @@ pub fn put_credential_secret(ctx: &Ctx, id: &str) -> Result<Response> {
         Endpoint::SecretUpdate,
         SECRET_UPDATE,
     )?;
-    let fields = ctx.json::<SecretIn>()?.credential()?;
+    let mut body = ctx.json::<SecretIn>()?;
+    let totp = body.totp(ApiVersion::from_query(&ctx.query)?)?;
+    let fields = body.credential()?;
     let (password, generated) = credential_password(fields.password, fields.password_rule_id)?;
     let note = if generated {
         "password generated"
@@ -1075,6 +1171,7 @@ pub fn put_credential_secret(ctx: &Ctx, id: &str) -> Result<Response> {
             file_hash: None,
             password_rule_id: fields.password_rule_id,
             note: note.to_owned(),
+            totp,
         },
     )?;
     let value = updated_value(ctx, &record, value)?;
@@ -1106,6 +1203,7 @@ pub fn put_text_secret(ctx: &Ctx, id: &str) -> Result<Response> {
             file_hash: None,
             password_rule_id: None,
             note: "text".to_owned(),
+            totp: TotpIn::Keep,
         },
     )?;
     let value = updated_value(ctx, &record, value)?;
@@ -1145,6 +1243,7 @@ pub async fn put_file_secret(ctx: &Ctx, id: &str) -> Result<Response> {
             file_hash,
             password_rule_id: None,
             note,
+            totp: TotpIn::Keep,
         },
     )?;
     Ok(empty(StatusCode::NO_CONTENT))
@@ -1157,30 +1256,38 @@ const DELETE_ATTEMPTS: usize = 16;
 
 /// `DELETE secrets-safe/secrets/{id}`: 200 (what the library checks for). The rows go
 /// in one transaction, on condition that no version was reserved since the highest
-/// one was read (else it reads again, a bounded number of times: 409 after that);
-/// then every sealed version up to that one is forgotten, including one an update
-/// committed meanwhile. An update that reserved a version before the delete but seals
+/// one was read and the TOTP seed is the one read (else it reads again, a bounded
+/// number of times: 409 after that); then every sealed version up to that one is
+/// forgotten, including one an update committed meanwhile, and that seed. An update that reserved a version before the delete but seals
 /// it after finds the secret gone, and forgets its value itself.
 pub fn delete_secret(ctx: &Ctx, id: &str) -> Result<Response> {
     secret_for_change(ctx, id, None, Endpoint::SecretDelete, SECRET_DELETE)?;
-    let mut deleted_up_to = None;
+    let mut deleted = None;
     for _ in 0..DELETE_ATTEMPTS {
         let max_version = store::max_version(id)?;
-        if store::delete_secret(id, max_version)? {
-            deleted_up_to = Some(max_version);
+        // Its TOTP seed as it is now: the delete holds only while it is still that one.
+        let Some(record) = store::find_secret(id)? else {
+            return Err(ApiError::not_found());
+        };
+        let totp_seed = record.totp.map(|t| t.seed_id);
+        if store::delete_secret(id, max_version, totp_seed.as_deref())? {
+            deleted = Some((max_version, totp_seed));
             break;
         }
+    }
+    let Some((max_version, totp_seed)) = deleted else {
         if store::find_secret(id)?.is_none() {
             return Err(ApiError::not_found());
         }
-    }
-    let Some(max_version) = deleted_up_to else {
         return Err(ApiError::conflict(
             "id: the secret is being changed; try the delete again",
         ));
     };
     for version in 1..=max_version {
         forget_value(&store::value_scope(id, version));
+    }
+    if let Some(seed_id) = totp_seed {
+        forget_value(&store::totp_scope(id, &seed_id));
     }
     let note = format!("versions forgotten={max_version}");
     ctx.audit(
@@ -1480,6 +1587,153 @@ pub fn put_move_secrets(ctx: &Ctx) -> Result<Response> {
         }
     }
     json(StatusCode::OK, &out)
+}
+
+// ---------------------------------------------------------------- versions (API 3.3)
+
+/// `GET secrets-safe/secrets/{id}/versions`: the value history of a secret of any
+/// kind, newest first (metadata only, so no value read to audit).
+pub fn get_secret_versions(ctx: &Ctx, id: &str) -> Result<Response> {
+    let access = feature_access(
+        ctx,
+        Endpoint::SecretHistory,
+        SECRET_READ,
+        &secret_target(id),
+    )?;
+    let readable = access.safe_view()?;
+    let visible = visible_secret(ctx, &readable, id, SECRET_READ)?;
+    let versions = store::list_versions(id)?;
+    json(
+        StatusCode::OK,
+        &VersionHistoryOut::new(&visible.record, &versions),
+    )
+}
+
+/// A version of secret `id` by its id; 404 when the secret has none of that id (or it
+/// was never committed).
+fn version_of(id: &str, version_id: &str) -> Result<(store::VersionRecord, Vec<u8>)> {
+    let version = store::find_version(id, version_id)?.ok_or_else(ApiError::not_found)?;
+    let scope = store::value_scope(id, version.version);
+    let value = storage::unseal(&scope)?.ok_or_else(|| {
+        ApiError::internal(format!(
+            "secret {id} has no sealed value for version {}",
+            version.version
+        ))
+    })?;
+    Ok((version, value))
+}
+
+/// `GET secrets-safe/secrets/{password|text|file}/{id}/versions/{versionId}`: the
+/// value a version holds, as the official client reads it: the body itself (plain
+/// UTF-8 text for a password or text, the file as an attachment under the name it had
+/// then). The route's kind must be the secret's (404 otherwise, as for `/text`); the
+/// read is audited before the value goes out, like a read of the current value.
+pub fn get_secret_version(ctx: &Ctx, kind: Kind, id: &str, version_id: &str) -> Result<Response> {
+    let access = feature_access(
+        ctx,
+        Endpoint::SecretHistory,
+        SECRET_READ,
+        &secret_target(id),
+    )?;
+    let readable = access.safe_view()?;
+    let visible = visible_secret_of_kind(ctx, &readable, id, kind, SECRET_READ)?;
+    let (version, value) = version_of(id, version_id)?;
+    let note = format!("version read; version={}", version.version);
+    ctx.try_audit(
+        SECRET_READ,
+        &secret_target(id),
+        Decision::Allow,
+        Some(&note),
+    )?;
+    if kind == Kind::File {
+        let file_name = version.file_name.or(visible.record.file_name);
+        return attachment(value, file_name.as_deref().unwrap_or("secret"));
+    }
+    let mut response = empty(StatusCode::OK);
+    *response.body_mut() = utf8(value)?.into_bytes();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(
+        header::HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    );
+    no_store(response)
+}
+
+/// `POST secrets-safe/secrets/{id}/versions/{versionId}/rollback`: 204. The version's
+/// value becomes a new current version (a file gets back its name and hash too); the
+/// history is never rewritten. Needs Update on the secret's safe, like any update. A
+/// rollback to the value already current changes nothing.
+pub fn post_secret_rollback(ctx: &Ctx, id: &str, version_id: &str) -> Result<Response> {
+    let Changeable { readable, visible } =
+        secret_for_change(ctx, id, None, Endpoint::SecretRollback, SECRET_UPDATE)?;
+    let (version, value) = version_of(id, version_id)?;
+    let (file_name, file_hash) = match visible.record.kind {
+        Kind::File => (
+            version
+                .file_name
+                .or_else(|| visible.record.file_name.clone()),
+            Some(crypto::sha256_hex(&value)),
+        ),
+        Kind::Credential | Kind::Text => (None, None),
+    };
+    let common = CommonFields {
+        title: visible.record.title.clone(),
+        ..CommonFields::default()
+    };
+    update_secret(
+        ctx,
+        &readable,
+        visible,
+        Change {
+            common,
+            username: None,
+            value: Some(value),
+            file_name,
+            file_hash,
+            password_rule_id: None,
+            note: format!("rollback to version {}", version.version),
+            totp: TotpIn::Keep,
+        },
+    )?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+// ---------------------------------------------------------------- TOTP (API 3.3)
+
+/// `GET secrets-safe/secrets/{id}/totp/code`: the current code of a credential's TOTP
+/// and the seconds it is valid in, from the clock (`ValidToUtc` exclusive). 400 for a
+/// text or file secret, 404 when there is no such secret or its TOTP is off; each code
+/// handed out is a `secret.read` event first.
+pub fn get_totp_code(ctx: &Ctx, id: &str) -> Result<Response> {
+    let access = feature_access(
+        ctx,
+        Endpoint::SecretHistory,
+        SECRET_READ,
+        &secret_target(id),
+    )?;
+    let readable = access.safe_view()?;
+    let visible = visible_secret(ctx, &readable, id, SECRET_READ)?;
+    if visible.record.kind != Kind::Credential {
+        return Err(ApiError::bad_request(
+            "secretId",
+            "only credential secrets have TOTP codes",
+        ));
+    }
+    let state = visible.record.totp.ok_or_else(ApiError::not_found)?;
+    let seed = storage::unseal(&store::totp_scope(id, &state.seed_id))?
+        .ok_or_else(|| ApiError::internal(format!("secret {id} has no sealed TOTP seed")))?;
+    let code = totp::code_at(&seed, state.parameters, ctx.now)?;
+    ctx.try_audit(
+        SECRET_READ,
+        &secret_target(id),
+        Decision::Allow,
+        Some("totp code"),
+    )?;
+    no_store(json(StatusCode::OK, &TotpCodeOut::from(code))?)
 }
 
 #[cfg(test)]

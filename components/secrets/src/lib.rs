@@ -1,5 +1,6 @@
 //! edgesafe's secrets area: Secrets Safe credential, text and file secrets, their
-//! value history, shares into other folders, moves and favourites.
+//! value history (read and rolled back in API 3.3), TOTP on credentials, shares into
+//! other folders, moves and favourites.
 //!
 //! A private route: only the gateway reaches it, through local service chaining, with
 //! a canonical path (lowercase, no trailing or doubled slash), the query untouched and
@@ -11,6 +12,7 @@ pub mod dto;
 pub mod handlers;
 pub mod multipart;
 pub mod store;
+pub mod totp;
 
 pub use edgesafe_api_common::area::Ctx;
 use edgesafe_api_common::area::{serve, Incoming};
@@ -21,6 +23,7 @@ use edgesafe_secrets_safe::ids::{FolderId, SecretId};
 use http::Method;
 
 use crate::dto::ApiVersion;
+use crate::store::Kind;
 
 /// The resources of this area. Folder and secret ids are GUIDs, kept lower-case.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +53,19 @@ pub enum Route {
     Share { secret: SecretId, folder: FolderId },
     /// `secrets-safe/secrets/{id}/favorite`
     Favorite(String),
+    /// `secrets-safe/secrets/{id}/versions` (3.3)
+    Versions(String),
+    /// `secrets-safe/secrets/{password|text|file}/{id}/versions/{version id}` (3.3): the
+    /// kind in the path is the kind the secret must be.
+    Version {
+        kind: Kind,
+        secret: SecretId,
+        version: String,
+    },
+    /// `secrets-safe/secrets/{id}/versions/{version id}/rollback` (3.3)
+    Rollback { secret: SecretId, version: String },
+    /// `secrets-safe/secrets/{id}/totp/code` (3.3)
+    TotpCode(String),
 }
 
 /// The route of a canonical v3 path; 404 for anything else, including a malformed id.
@@ -79,6 +95,23 @@ pub fn route(protocol: Protocol, segments: &[&str]) -> Result<Route> {
             folder: FolderId::new(id(f)?),
         },
         (Protocol::V3, ["secrets-safe", "secrets", s, "favorite"]) => Favorite(id(s)?),
+        // API 3.3: version history, rollback, TOTP codes.
+        (Protocol::V3, ["secrets-safe", "secrets", s, "versions"]) => Versions(id(s)?),
+        (Protocol::V3, ["secrets-safe", "secrets", kind, s, "versions", v]) => Version {
+            kind: match *kind {
+                "password" => Kind::Credential,
+                "text" => Kind::Text,
+                "file" => Kind::File,
+                _ => return Err(ApiError::not_found()),
+            },
+            secret: SecretId::new(id(s)?),
+            version: id(v)?,
+        },
+        (Protocol::V3, ["secrets-safe", "secrets", s, "versions", v, "rollback"]) => Rollback {
+            secret: SecretId::new(id(s)?),
+            version: id(v)?,
+        },
+        (Protocol::V3, ["secrets-safe", "secrets", s, "totp", "code"]) => TotpCode(id(s)?),
         _ => return Err(ApiError::not_found()),
     })
 }
@@ -111,6 +144,16 @@ async fn dispatch(route: Route, ctx: &Ctx) -> Result<Response> {
         Share { secret, folder } if m == Method::POST => h::post_share(ctx, &secret, &folder),
         Share { secret, folder } if m == Method::DELETE => h::delete_share(ctx, &secret, &folder),
         Favorite(s) if m == Method::PUT => h::put_favorite(ctx, &s),
+        Versions(s) if m == Method::GET => h::get_secret_versions(ctx, &s),
+        Version {
+            kind,
+            secret,
+            version,
+        } if m == Method::GET => h::get_secret_version(ctx, kind, &secret, &version),
+        Rollback { secret, version } if m == Method::POST => {
+            h::post_secret_rollback(ctx, &secret, &version)
+        }
+        TotpCode(s) if m == Method::GET => h::get_totp_code(ctx, &s),
         _ => Err(ApiError::method_not_allowed()),
     }
 }
@@ -153,6 +196,33 @@ mod tests {
                 secret: SecretId::new(ID),
                 folder: FolderId::new(FID)
             })
+        );
+        assert_eq!(
+            r(&["secrets-safe", "secrets", "text", ID, "versions", FID]),
+            Ok(Route::Version {
+                kind: Kind::Text,
+                secret: SecretId::new(ID),
+                version: FID.into()
+            })
+        );
+        assert_eq!(
+            r(&["secrets-safe", "secrets", ID, "versions", FID, "rollback"]),
+            Ok(Route::Rollback {
+                secret: SecretId::new(ID),
+                version: FID.into()
+            })
+        );
+        assert_eq!(
+            r(&["secrets-safe", "secrets", ID, "totp", "code"]),
+            Ok(Route::TotpCode(ID.into()))
+        );
+        assert_eq!(
+            r(&["secrets-safe", "secrets", "other", ID, "versions", FID]),
+            Err(404)
+        );
+        assert_eq!(
+            r(&["secrets-safe", "secrets", "text", ID, "versions", "v1"]),
+            Err(404)
         );
         assert_eq!(r(&["secrets-safe", "secrets", "nope"]), Err(404));
         assert_eq!(r(&["secrets-safe", "secrets", ID, "other"]), Err(404));

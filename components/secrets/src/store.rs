@@ -14,6 +14,8 @@ use edgesafe_api_common::vault::{statement, Db, Row, Statement, Value};
 use edgesafe_api_common::{ApiError, ErrorCode, Result};
 use edgesafe_secrets_safe::ids::{FolderId, SafeId, SecretId};
 
+use crate::totp;
+
 // ---------------------------------------------------------------- types
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +99,8 @@ pub struct SecretRecord {
     pub modified_at: i64,
     pub modified_by_name: Option<String>,
     pub value_modified_at: i64,
+    /// TOTP on a credential secret, when it is on.
+    pub totp: Option<TotpState>,
 }
 
 const SECRET_SELECT: &str = "SELECT s.id, s.folder_id, f.safe_id, f.name AS folder_name, s.kind,
@@ -104,7 +108,8 @@ const SECRET_SELECT: &str = "SELECT s.id, s.folder_id, f.safe_id, f.name AS fold
         s.owner_type, s.owner_id,
         CASE s.owner_type WHEN 'Group' THEN og.name ELSE ou.user_name END AS owner_name,
         s.password_rule_id, s.current_version, s.created_at, cu.user_name AS created_by_name,
-        s.modified_at, mu.user_name AS modified_by_name, s.value_modified_at
+        s.modified_at, mu.user_name AS modified_by_name, s.value_modified_at,
+        s.totp_seed_id, s.totp_algorithm, s.totp_digits, s.totp_period
     FROM secrets s
     JOIN folders f ON f.id = s.folder_id
     LEFT JOIN users cu ON cu.id = s.created_by
@@ -136,8 +141,144 @@ impl SecretRecord {
             modified_at: row.i64("modified_at")?,
             modified_by_name: row.opt_str("modified_by_name")?.map(str::to_owned),
             value_modified_at: row.i64("value_modified_at")?,
+            totp: TotpState::read(row)?,
         })
     }
+}
+
+// ---------------------------------------------------------------- TOTP
+
+/// A credential secret's TOTP: where its seed is sealed, and how codes are made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TotpState {
+    pub seed_id: String,
+    pub parameters: totp::Parameters,
+}
+
+impl TotpState {
+    fn read(row: &Row<'_>) -> Result<Option<Self>> {
+        let Some(seed_id) = row.opt_str("totp_seed_id")? else {
+            return Ok(None);
+        };
+        let algorithm = row
+            .opt_str("totp_algorithm")?
+            .and_then(totp::Algorithm::from_name);
+        let number = |column: &str| -> Result<Option<u32>> {
+            Ok(row.opt_i64(column)?.and_then(|v| u32::try_from(v).ok()))
+        };
+        match (algorithm, number("totp_digits")?, number("totp_period")?) {
+            (Some(algorithm), Some(digits), Some(period)) => Ok(Some(TotpState {
+                seed_id: seed_id.to_owned(),
+                parameters: totp::Parameters {
+                    algorithm,
+                    digits,
+                    period,
+                },
+            })),
+            _ => Err(ApiError::internal(
+                "secrets.totp_* holds a seed without its parameters",
+            )),
+        }
+    }
+}
+
+/// The vault scope of a TOTP seed.
+pub fn totp_scope(secret_id: &str, seed_id: &str) -> String {
+    format!("secret/{secret_id}/totp/{seed_id}")
+}
+
+/// What a write does to a secret's TOTP. An update applies it only while the secret
+/// still has the seed the request read (`SecretChanges::totp_read`), so that of two
+/// concurrent changes one wins and the other's seed is left to its request to forget.
+#[derive(Clone, Copy, Debug)]
+pub enum TotpChange<'a> {
+    /// On, with the seed sealed at `totp_scope(secret, seed_id)`.
+    Set {
+        seed_id: &'a str,
+        parameters: totp::Parameters,
+    },
+    Off,
+}
+
+/// `change`, applied while the secret's seed is still `read` (`None`: TOTP was off).
+fn set_totp(secret_id: &str, change: TotpChange<'_>, read: Option<&str>) -> Statement {
+    let (seed_id, algorithm, digits, period) = match change {
+        TotpChange::Set {
+            seed_id,
+            parameters,
+        } => (
+            Some(seed_id),
+            Some(parameters.algorithm.name()),
+            Some(i64::from(parameters.digits)),
+            Some(i64::from(parameters.period)),
+        ),
+        TotpChange::Off => (None, None, None, None),
+    };
+    statement(
+        "UPDATE secrets SET totp_seed_id = ?2, totp_algorithm = ?3, totp_digits = ?4,
+                            totp_period = ?5
+          WHERE id = ?1 AND totp_seed_id IS ?6",
+        vec![
+            secret_id.into(),
+            seed_id.into(),
+            algorithm.into(),
+            digits.into(),
+            period.into(),
+            read.into(),
+        ],
+    )
+}
+
+// ---------------------------------------------------------------- versions
+
+/// One version of a secret's value, as its history lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionRecord {
+    pub history_id: String,
+    pub version: i64,
+    pub created_at: i64,
+    pub created_by_name: Option<String>,
+    pub file_name: Option<String>,
+}
+
+/// Versions with a value to read: committed (a reserved version is marked destroyed
+/// until its update commits), neither deleted nor destroyed.
+const VERSION_SELECT: &str = "SELECT v.history_id, v.version, v.created_at, v.file_name,
+        u.user_name AS created_by_name
+    FROM secret_versions v LEFT JOIN users u ON u.id = v.created_by
+    WHERE v.secret_id = ?1 AND v.deleted_at IS NULL AND v.destroyed_at IS NULL";
+
+fn versions(sql: &str, params: &[Value]) -> Result<Vec<VersionRecord>> {
+    Db::query(sql, params)?
+        .iter()
+        .map(|r| {
+            Ok(VersionRecord {
+                history_id: r.string("history_id")?,
+                version: r.i64("version")?,
+                created_at: r.i64("created_at")?,
+                created_by_name: r.opt_str("created_by_name")?.map(str::to_owned),
+                file_name: r.opt_str("file_name")?.map(str::to_owned),
+            })
+        })
+        .collect()
+}
+
+/// A secret's readable versions, newest first.
+pub fn list_versions(secret_id: &str) -> Result<Vec<VersionRecord>> {
+    versions(
+        &format!("{VERSION_SELECT} ORDER BY v.version DESC"),
+        &[secret_id.into()],
+    )
+}
+
+/// One readable version of a secret, by its id (`history_id`).
+pub fn find_version(secret_id: &str, history_id: &str) -> Result<Option<VersionRecord>> {
+    Ok(versions(
+        &format!("{VERSION_SELECT} AND v.history_id = ?2"),
+        &[secret_id.into(), history_id.into()],
+    )?
+    .into_iter()
+    .next())
 }
 
 fn secrets(sql: &str, params: &[Value]) -> Result<Vec<SecretRecord>> {
@@ -487,6 +628,8 @@ pub struct NewSecret<'a> {
     pub size: usize,
     pub user_id: i64,
     pub now: i64,
+    /// TOTP, for a credential created with it on.
+    pub totp: Option<TotpChange<'a>>,
 }
 
 /// Inserts the secret, its first version, owners and URLs in one transaction.
@@ -517,17 +660,22 @@ pub fn insert_secret(new: &NewSecret<'_>) -> Result<()> {
             ],
         ),
         statement(
-            "INSERT INTO secret_versions (secret_id, version, history_id, size, created_at, created_by)
-             VALUES (?1, 1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO secret_versions (secret_id, version, history_id, size, created_at,
+                                          created_by, file_name)
+             VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6)",
             vec![
                 new.id.into(),
                 new.history_id.into(),
                 size(new.size).into(),
                 new.now.into(),
                 new.user_id.into(),
+                f.file_name.into(),
             ],
         ),
     ];
+    if let Some(change) = new.totp {
+        statements.push(set_totp(new.id, change, None));
+    }
     replace_links(new.id, &new.links, &mut statements);
     Db::execute(statements).map_err(|e| conflict_as(e, TITLE_TAKEN))?;
     Ok(())
@@ -604,6 +752,9 @@ pub struct SecretChanges<'a> {
     pub owners: Option<&'a [OwnerRecord]>,
     /// URLs to store instead of the current ones.
     pub urls: Option<&'a [UrlRecord]>,
+    /// TOTP to turn on, replace or turn off, and the seed id the request read.
+    pub totp: Option<TotpChange<'a>>,
+    pub totp_read: Option<&'a str>,
 }
 
 /// An update of a secret; `new_version` is a reserved version whose value is sealed.
@@ -670,6 +821,17 @@ pub fn update_secret(update: &SecretUpdate<'_>) -> Result<bool> {
         ],
     ));
     let secret_statement = statements.len() - 1;
+    if let Some(history_id) = history_id {
+        // The file name the new content comes with, for a later rollback.
+        statements.push(statement(
+            "UPDATE secret_versions SET file_name = (SELECT file_name FROM secrets WHERE id = ?2)
+              WHERE history_id = ?1",
+            vec![history_id.into(), update.id.into()],
+        ));
+    }
+    if let Some(change) = c.totp {
+        statements.push(set_totp(update.id, change, c.totp_read));
+    }
     statements.push(statement(
         "DELETE FROM secret_shares
           WHERE secret_id = ?1 AND folder_id = (SELECT folder_id FROM secrets WHERE id = ?1)",
@@ -697,17 +859,18 @@ pub fn max_version(secret_id: &str) -> Result<i64> {
     rows.first().map_or(Ok(0), |r| r.i64("max"))
 }
 
-/// Deletes a secret, provided its highest reserved version is still `max_version`;
+/// Deletes a secret, provided its highest reserved version is still `max_version`
+/// and its TOTP seed still `totp_seed` (so the caller forgets the right one);
 /// its versions, owners, URLs, shares and favourite marks go with it (foreign keys
 /// cascade). Once it is gone no version can be reserved for it (the reservation's
 /// foreign key fails), so every sealed value it can have is at a version up to
 /// `max_version`. Returns false when nothing was deleted: the secret is gone, or a
 /// version was reserved since `max_version` was read.
-pub fn delete_secret(id: &str, max_version: i64) -> Result<bool> {
+pub fn delete_secret(id: &str, max_version: i64, totp_seed: Option<&str>) -> Result<bool> {
     let outcomes = Db::execute(vec![statement(
-        "DELETE FROM secrets WHERE id = ?1
+        "DELETE FROM secrets WHERE id = ?1 AND totp_seed_id IS ?3
             AND (SELECT coalesce(max(version), 0) FROM secret_versions WHERE secret_id = ?1) = ?2",
-        vec![id.into(), max_version.into()],
+        vec![id.into(), max_version.into(), totp_seed.into()],
     )])?;
     Ok(outcomes.first().is_some_and(|o| o.changes > 0))
 }
