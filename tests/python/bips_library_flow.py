@@ -1,7 +1,8 @@
 """Drives the official Password Safe Python library (beyondtrust-bips-library)
 against a running edgesafe, through safes, permissions, folders, the three secret
 kinds, file download, filters, shares and CSV import, for API versions 3.0, 3.1
-and 3.2, then user audits, with API-key and OAuth sign-in. Exits non-zero on the
+and 3.2, then user audits and managed-account checkout, with API-key and OAuth
+sign-in. Exits non-zero on the
 first mismatch.
 
 Environment: EDGESAFE_URL (…/BeyondTrust/api/public/v3), EDGESAFE_API_KEY
@@ -19,6 +20,7 @@ import requests
 from secrets_safe_library import (
     authentication,
     folders,
+    managed_account,
     safe_permissions,
     safes,
     secrets_safe,
@@ -204,9 +206,36 @@ def oauth_flow():
     check(auth.sign_app_out() is True, "sign out (OAuth)")
 
 
+def managed_account_flow():
+    """Managed-account checkout, as the library does it: ManagedAccounts lookup by
+    "system/account" (a safe and a credential in it), POST Requests, GET Credentials,
+    PUT Requests/{id}/checkin, on the same engine as the PAM v2 checkouts."""
+    auth = sign_in("3.1", api_key=API_KEY)
+    safe_id = safes.Safe(auth, log).create_safe("AccountsSafe", "managed accounts")["Id"]
+    secrets_safe.SecretsSafe(auth, log).create_secret(
+        title="sa", folder_id=safe_id, username="CORP\\sa", password="m4naged!", **owners_for("3.1")
+    )
+    accounts = managed_account.ManagedAccount(auth, log)
+    check(accounts.get_secret("AccountsSafe/sa") == "m4naged!", "managed account by path")
+    both = accounts.get_secrets_with_metadata(["AccountsSafe/sa"])
+    check(both["AccountsSafe/sa"] == "m4naged!", "managed account with metadata")
+    meta = both["AccountsSafe/sa-metadata"]
+    check(meta["AccountName"] == "sa" and meta["DomainName"] == "CORP", f"account metadata {meta}")
+    # Every request was checked in again: a new one opens, none is left open.
+    found = accounts.get_managed_accounts(system_name="AccountsSafe", account_name="sa")
+    check(found["AccountId"] == meta["AccountId"], f"lookup {found}")
+    # Last: on a failed call the library signs the session out itself.
+    try:
+        accounts.get_managed_accounts(system_name="AccountsSafe", account_name="nobody")
+        check(False, "an unknown account is not found")
+    except Exception as e:  # the library raises its LookupError on a 404
+        check("statuscode: 404" in str(e), f"unknown account answered {e}")
+
+
 # The library refuses to create secrets without an explicit version.
 for v in ("3.0", "3.1", "3.2"):
     flow(v)
 audit_flow()
 oauth_flow()
+managed_account_flow()
 print(f"bips library flow: {checks} checks passed", flush=True)

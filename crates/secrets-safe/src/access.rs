@@ -25,13 +25,26 @@ use std::collections::HashMap;
 /// The feature permission key of Secrets Safe (PermissionID 1).
 pub const FEATURE: &str = "secrets_safe";
 
-const GRANTS_SQL: &str = "SELECT safe_id, flags FROM safe_permissions
-    WHERE (expires_at IS NULL OR expires_at > ?1)
-      AND ((principal_type = 0 AND principal_id = ?2)
-        OR (principal_type = 1 AND principal_id IN (
-              SELECT m.group_id FROM group_members m
-              JOIN user_groups g ON g.id = m.group_id AND g.is_active = 1
-              WHERE m.user_id = ?2)))";
+/// The grants that count for a user at a moment, as a SQL query of `safe_id, flags`:
+/// unexpired ones, the user's own and those of the user's active groups. `now` and
+/// `user` are SQL expressions (a parameter, or a column of an outer query), so that the
+/// same rule serves the caller's view here and, for other users, the checkout area's
+/// `user_lost_access`.
+pub fn effective_grants_sql(now: &str, user: &str) -> String {
+    format!(
+        "SELECT safe_id, flags FROM safe_permissions
+         WHERE (expires_at IS NULL OR expires_at > {now})
+           AND ((principal_type = 0 AND principal_id = {user})
+             OR (principal_type = 1 AND principal_id IN (
+                   SELECT m.group_id FROM group_members m
+                   JOIN user_groups g ON g.id = m.group_id AND g.is_active = 1
+                   WHERE m.user_id = {user})))"
+    )
+}
+
+/// The stored flag bits that let a principal see a safe's objects: Read, or Manage
+/// (which implies it), as [`Access::can_see`] decides on parsed flags.
+pub const SEES_SAFE_BITS: i64 = Flags::READ.union(Flags::MANAGE).bits() as i64;
 
 /// A principal's view of the safes at one moment.
 pub struct Access<'a> {
@@ -69,7 +82,7 @@ impl<'a> Access<'a> {
     /// Effective permissions on every safe the principal has any grant on.
     pub fn all_grants(&self) -> Result<HashMap<SafeId, Flags>> {
         let rows = Db::query(
-            GRANTS_SQL,
+            &effective_grants_sql("?1", "?2"),
             &[
                 Value::Integer(self.now),
                 Value::Integer(self.principal.user_id),
@@ -174,6 +187,16 @@ impl Access<'_> {
             safes: self.readable_safes()?,
             all: self.principal.admin,
         })
+    }
+
+    /// The secret of `safe` shared into `shared_into` when the caller may read it:
+    /// Read on its own safe or on any safe it is shared into. The caller's flags on
+    /// the secret's own safe otherwise; `None` when the secret does not exist for him.
+    pub fn secret_flags(&self, safe: &SafeId, shared_into: &[SafeId]) -> Result<Option<Flags>> {
+        let view = self.safe_view()?;
+        Ok(view
+            .can_see_secret(safe, shared_into)
+            .then(|| view.flags(safe)))
     }
 
     /// Moving `folder` below `destination` (both already visible to the caller): the
