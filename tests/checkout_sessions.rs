@@ -507,6 +507,37 @@ fn force_false_waits_and_force_true_takes_over_recorded_as_forced() {
 }
 
 #[test]
+fn an_expired_session_checkout_frees_the_account_for_a_waiting_session() {
+    let w = world();
+    w.secret_settings(json!({"checkout_exclusive": true, "checkout_time_limit": 60}));
+    let alice = w.checkout(&w.alice, json!({"force": false}));
+    assert_eq!(alice["status"], "approved");
+    assert_eq!(alice["timeout"], 60);
+    let waiting = w.checkout(&w.bob, json!({"force": false}));
+    assert_eq!(waiting["status"], "waiting");
+    w.app.advance_clock(Duration::from_secs(61));
+    let bob = w.checkout(
+        &w.bob,
+        json!({"force": false, "session_id": session_of(&waiting)}),
+    );
+    assert_eq!(bob["status"], "approved", "{bob}");
+    assert_eq!(bob["pwd"], PASSWORD);
+    // Alice's session ended with her checkout: closed, and nothing to check in.
+    let closed = w.checkout(&w.alice, json!({"session_id": session_of(&alice)}));
+    assert_eq!(closed["status"], "closed");
+    v2_error(
+        &w.checkin(&w.alice, &session_of(&alice)),
+        409,
+        "conflict",
+        "expired",
+    );
+    let records = w.records();
+    assert_eq!(records[0]["active"], false);
+    assert_eq!(records[1]["forced"], false, "expiry, not force");
+    assert_eq!(w.audit_count("secret.checkout.expire"), 1);
+}
+
+#[test]
 fn two_users_racing_for_an_exclusive_account_exactly_one_wins() {
     let w = world();
     w.secret_settings(json!({"checkout_exclusive": true}));
