@@ -724,9 +724,9 @@ fn password_safe_requests_check_out_through_the_same_engine() {
         "Reason": "Secrets Safe Integration", "ConflictOption": "reuse"});
     let made = v3(&w.alice, "POST", "Requests", Some(body.clone()));
     assert_eq!(made.status, 201, "{made:?}");
-    let id = made.json().as_i64().expect("a bare request id");
+    let first = made.json().as_i64().expect("a bare request id");
     let reused = v3(&w.alice, "POST", "Requests", Some(body.clone()));
-    assert_eq!(reused.json().as_i64(), Some(id), "reuse");
+    assert_eq!(reused.json().as_i64(), Some(first), "reuse");
     let mut no_option = body.clone();
     no_option
         .as_object_mut()
@@ -735,6 +735,14 @@ fn password_safe_requests_check_out_through_the_same_engine() {
     let conflict = v3(&w.alice, "POST", "Requests", Some(no_option));
     assert_eq!(conflict.status, 409, "{conflict:?}");
     assert!(conflict.json()["Message"].is_string(), "the v3 error shape");
+    let mut renew = body.clone();
+    renew["ConflictOption"] = json!("renew");
+    let renewed = v3(&w.alice, "POST", "Requests", Some(renew));
+    assert_eq!(renewed.status, 201, "{renewed:?}");
+    let id = renewed.json().as_i64().expect("a request id");
+    assert_ne!(id, first, "renew opens another request");
+    let old = v3(&w.alice, "GET", &format!("Credentials/{first}"), None);
+    assert_eq!(old.status, 403, "the renewed one is closed: {old:?}");
 
     let credential = v3(&w.alice, "GET", &format!("Credentials/{id}"), None);
     assert_eq!(credential.status, 200, "{credential:?}");

@@ -307,6 +307,7 @@ pub fn session_id(value: &str) -> Result<i64> {
 
 /// A secret's checkout settings, and the caller's active checkout of it.
 pub fn secret_out(secret: &SecretRow, my_checkout_id: Option<i64>) -> Value {
+    let effective = secret.settings();
     let mut out = json!({
         "id": secret.id,
         "name": secret.title,
@@ -318,9 +319,9 @@ pub fn secret_out(secret: &SecretRow, my_checkout_id: Option<i64>) -> Value {
         "require_approval": secret.overrides.require_approval,
         "confirmation_timeout": secret.overrides.confirmation_timeout,
         "effective": {
-            "login_reason": secret.settings().login_reason,
-            "require_approval": secret.settings().require_approval,
-            "confirmation_timeout": secret.settings().confirmation_timeout,
+            "login_reason": effective.login_reason,
+            "require_approval": effective.require_approval,
+            "confirmation_timeout": effective.confirmation_timeout,
         },
     });
     if let (Some(id), Some(map)) = (my_checkout_id, out.as_object_mut()) {

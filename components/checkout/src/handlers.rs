@@ -244,7 +244,7 @@ pub fn post_checkout(ctx: &Ctx, id: &str) -> Result<Response> {
     let settings = secret.settings();
     let reason = dto::reason("reason", body.reason.as_deref())?;
     let request = if rules::needs_approval(secret.policy, settings) {
-        match store::open_request(id, user_id, Status::Approved, ctx.now)?
+        match store::latest_request(id, user_id, Status::Approved, ctx.now)?
             .filter(|r| r.access_id.is_none())
         {
             Some(request) => Some(request),

@@ -18,7 +18,7 @@ use crate::dto;
 use crate::handlers::{access, visible_secret, CHECKOUT};
 use crate::rules::{self, Status};
 use crate::sessions::{self, open_request, REQUEST};
-use crate::store::{self, RequestRow, SecretRow};
+use crate::store::{self, RequestRow};
 use crate::Ctx;
 
 /// The longest release Password Safe grants, in minutes (a week).
@@ -59,10 +59,7 @@ pub fn get_managed_accounts(ctx: &Ctx) -> Result<Response> {
             "AccountName": row.title,
             "DomainName": domain,
             "UserName": login,
-            "DefaultReleaseDuration": 120,
             "MaximumReleaseDuration": DURATION_MAX_MINUTES,
-            "IsChanging": false,
-            "ChangeState": 0,
         }));
     }
     let page: Vec<Value> = found
@@ -89,8 +86,8 @@ struct RequestIn {
     /// and open another); without one, an open request is a conflict (409).
     conflictoption: Option<String>,
     /// Accepted and ignored: edgesafe rotates no passwords on checkin.
-    #[allow(dead_code)]
-    rotateoncheckin: Option<bool>,
+    #[serde(rename = "rotateoncheckin")]
+    _rotate_on_checkin: Option<bool>,
     /// Accepted when `View`: a release of the password is the only access there is.
     accesstype: Option<String>,
 }
@@ -124,7 +121,7 @@ pub fn post_request(ctx: &Ctx) -> Result<Response> {
     let user_id = access.principal.user_id;
     let open = [Status::Pending, Status::Approved]
         .into_iter()
-        .map(|s| store::open_request(&secret.id, user_id, s, ctx.now))
+        .map(|s| store::latest_request(&secret.id, user_id, s, ctx.now))
         .collect::<Result<Vec<_>>>()?
         .into_iter()
         .flatten()
@@ -150,13 +147,11 @@ pub fn post_request(ctx: &Ctx) -> Result<Response> {
     json(StatusCode::CREATED, &request.id)
 }
 
-/// The caller's own request `id` and its secret; 404 for anyone else's.
-fn own_request(ctx: &Ctx, user_id: i64, id: i64) -> Result<(RequestRow, SecretRow)> {
-    let request = store::request(id, ctx.now)?
+/// The caller's own request `id`; 404 for anyone else's.
+fn own_request(ctx: &Ctx, user_id: i64, id: i64) -> Result<RequestRow> {
+    store::request(id, ctx.now)?
         .filter(|r| r.user_id == user_id)
-        .ok_or_else(ApiError::not_found)?;
-    let secret = store::find_secret(&request.secret_id)?.ok_or_else(ApiError::not_found)?;
-    Ok((request, secret))
+        .ok_or_else(ApiError::not_found)
 }
 
 /// `GET Credentials/{requestId}`: the password of an approved request, as a JSON
@@ -165,8 +160,8 @@ fn own_request(ctx: &Ctx, user_id: i64, id: i64) -> Result<(RequestRow, SecretRo
 /// exclusively.
 pub fn get_credentials(ctx: &Ctx, id: i64) -> Result<Response> {
     let access = access(ctx, false, CHECKOUT, "checkout_request")?;
-    let (request, _) = own_request(ctx, access.principal.user_id, id)?;
-    // Still readable by the caller now?
+    let request = own_request(ctx, access.principal.user_id, id)?;
+    // The caller must still be allowed to read the account.
     let secret = visible_secret(ctx, &access, &request.secret_id, CHECKOUT)?.secret;
     if request.status(ctx.now) != Status::Approved {
         return Err(ApiError::forbidden());

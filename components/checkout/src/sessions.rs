@@ -251,20 +251,23 @@ fn decidable(ctx: &Ctx, access: &Access<'_>, id: i64, action: &str) -> Result<Re
     let manages = access
         .flags_on(&SafeId::new(request.safe_id.clone()))?
         .contains(Flags::MANAGE);
-    if request.user_id == caller || !manages {
-        let why = if request.user_id == caller {
-            "requester may not decide his own request"
-        } else {
-            "needs Manage on the request's safe"
-        };
-        ctx.audit(action, &target, Decision::Deny, Some(why));
-        return Err(if request.user_id == caller {
-            ApiError::forbidden()
-        } else {
-            ApiError::not_found()
-        });
+    let refusal = if request.user_id == caller {
+        Some((
+            "requester may not decide his own request",
+            ApiError::forbidden(),
+        ))
+    } else if !manages {
+        Some(("needs Manage on the request's safe", ApiError::not_found()))
+    } else {
+        None
+    };
+    match refusal {
+        Some((why, error)) => {
+            ctx.audit(action, &target, Decision::Deny, Some(why));
+            Err(error)
+        }
+        None => Ok(request),
     }
-    Ok(request)
 }
 
 /// Approves (or rejects) request `id`. An approval opens the requester's window of
@@ -304,10 +307,10 @@ pub fn decide(ctx: &Ctx, id: i64, approve: bool, comment: Option<String>) -> Res
         expires_at,
         ctx.now,
     );
-    events.commit(ctx, vec![statement])?;
-    // The statement re-checks pending and the window; read back what it decided.
-    let decided = store::request(id, ctx.now)?.ok_or_else(ApiError::not_found)?;
-    if decided.stored != status {
+    // The statement re-checks pending and the window: another approver may have
+    // been first (the event then records an attempt that changed nothing).
+    let outcomes = events.commit(ctx, vec![statement])?;
+    if outcomes.first().map_or(0, |o| o.changes) == 0 {
         return Err(ApiError::conflict("request: not pending"));
     }
     Ok(())

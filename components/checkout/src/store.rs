@@ -626,7 +626,7 @@ pub fn requests(filter: &RequestFilter<'_>) -> Result<Vec<RequestRow>> {
 
 /// The caller's newest request of the secret in `status` at `now` that has not
 /// revealed anything yet, or that is in use (`Approved` and revealed).
-pub fn open_request(
+pub fn latest_request(
     secret_id: &str,
     user_id: i64,
     status: Status,
