@@ -576,6 +576,53 @@ mod tests {
         assert!(SecretRefIn::default().check(id).is_ok());
     }
 
+    #[test]
+    fn reasons_durations_and_session_ids_are_validated() {
+        let code = |r: Result<Option<String>>| r.map_err(|e| e.status().as_u16());
+        assert_eq!(code(reason("reason", None)), Ok(None));
+        assert_eq!(code(reason("reason", Some("  "))), Ok(None));
+        assert_eq!(
+            code(reason("reason", Some(" fix "))),
+            Ok(Some("fix".into()))
+        );
+        let long = "x".repeat(REASON_MAX + 1);
+        assert_eq!(code(reason("reason", Some(&long))), Err(400));
+        let seconds = |s| duration("duration", s).map_err(|e| e.status().as_u16());
+        assert_eq!(seconds(None), Ok(None));
+        assert_eq!(seconds(Some(60)), Ok(Some(60)));
+        assert_eq!(seconds(Some(0)), Err(400));
+        assert_eq!(seconds(Some(TIME_LIMIT_MAX + 1)), Err(400));
+        let session = |s: &str| session_id(s).map_err(|e| e.status().as_u16());
+        assert_eq!(session("8169529724050079755"), Ok(8169529724050079755));
+        assert_eq!(session("0"), Err(400));
+        assert_eq!(session("x"), Err(400));
+    }
+
+    #[test]
+    fn safe_settings_keep_what_is_absent() {
+        let current = SafeSettings {
+            login_reason: true,
+            require_approval: false,
+            confirmation_timeout: Some(5),
+        };
+        let apply = |v: Value| {
+            serde_json::from_value::<SafeSettingsIn>(v)
+                .map_err(|_| 0)
+                .and_then(|s| s.apply(current).map_err(|e| e.status().as_u16()))
+        };
+        assert_eq!(apply(json!({})), Ok(current));
+        assert_eq!(
+            apply(json!({"require_approval": true, "confirmation_timeout": null})),
+            Ok(SafeSettings {
+                require_approval: true,
+                confirmation_timeout: None,
+                ..current
+            })
+        );
+        assert_eq!(apply(json!({"confirmation_timeout": 0})), Err(400));
+        assert_eq!(apply(json!({"login_reason": "yes"})), Err(0));
+    }
+
     fn uuid_other() -> String {
         "00000000-0000-0000-0000-000000000001".into()
     }
