@@ -77,8 +77,8 @@ struct Row {
     method: &'static str,
     /// Relative to the protocol's base; `{A}` alice's safe, `{F}` her folder, `{S}` her
     /// text secret, `{FS}` her file secret, `{U}` her user id, `{G}` her group, `{K}`
-    /// her key, `{BF}` bob's folder, `{COL}` the column's name; API 3.3: `{C}` her
-    /// credential with TOTP on, `{SV}`, `{FSV}`, `{CV}` a version of `{S}`, `{FS}`, `{C}`.
+    /// her key, `{BF}` bob's folder, `{COL}` the column's name; API 3.3: `{TC}` her
+    /// credential with TOTP on, `{SV}`, `{FSV}`, `{CV}` a version of `{S}`, `{FS}`, `{TC}`.
     path: &'static str,
     body: Body,
     needs: Needs,
@@ -181,10 +181,10 @@ const V3_ROWS: &[Row] = &[
     // Secrets, API 3.3: version history, rollback, TOTP codes.
     row("GET", "secrets-safe/secrets/{S}/versions", Body::None, Needs::Metadata, HERS),
     row("GET", "secrets-safe/secrets/text/{S}/versions/{SV}", Body::None, Needs::Read, HERS),
-    row("GET", "secrets-safe/secrets/password/{C}/versions/{CV}", Body::None, Needs::Read, HERS),
+    row("GET", "secrets-safe/secrets/password/{TC}/versions/{CV}", Body::None, Needs::Read, HERS),
     row("GET", "secrets-safe/secrets/file/{FS}/versions/{FSV}", Body::None, Needs::Read, HERS),
     row("POST", "secrets-safe/secrets/{S}/versions/{SV}/rollback", Body::None, Needs::Write, HERS),
-    row("GET", "secrets-safe/secrets/{C}/totp/code", Body::None, Needs::Read, HERS),
+    row("GET", "secrets-safe/secrets/{TC}/totp/code", Body::None, Needs::Read, HERS),
     // Safes.
     row("GET", "secrets-safe/safes", Body::None, Needs::Metadata, LIST),
     row("POST", "secrets-safe/safes", Body::Json(SAFE_JSON), Needs::Write, OWN),
@@ -194,6 +194,15 @@ const V3_ROWS: &[Row] = &[
     row("GET", "secrets-safe/safes/{A}/safe-permissions", Body::None, Needs::Metadata, HERS),
     row("PUT", "secrets-safe/safes/{A}/safe-permissions", Body::Json(GRANT_JSON), Needs::SetOwner, HERS),
     row("DELETE", "secrets-safe/safes/{A}/safe-permissions", Body::Json(REVOKE_JSON), Needs::SetOwner, HERS),
+    // Managed-account checkout (the checkout area): alice's credential {C} and her
+    // request {R} for it.
+    row("GET", "ManagedAccounts?systemName=Alice/Inner&accountName=acct", Body::None, Needs::Metadata, HERS),
+    row("GET", "Requests", Body::None, Needs::Metadata, LIST),
+    row("POST", "Requests", Body::Json(r#"{"SystemID": "{F}", "AccountID": "{C}", "DurationMinutes": 5, "ConflictOption": "reuse"}"#), Needs::Read, HERS),
+    row("GET", "Credentials/{R}", Body::None, Needs::Read, HERS),
+    row("PUT", "Requests/{R}/approve", Body::Json("{}"), Needs::Write, HERS),
+    row("PUT", "Requests/{R}/deny", Body::Json("{}"), Needs::Write, HERS),
+    row("PUT", "Requests/{R}/checkin", Body::Json("{}"), Needs::Read, HERS),
     // Destructive rows last, each refused, so that nothing the other rows need is gone.
     row("DELETE", "secrets-safe/secrets/{S}/shares", Body::None, Needs::Delete, HERS),
     row("DELETE", "secrets-safe/secrets/{S}", Body::None, Needs::Delete, HERS),
@@ -203,11 +212,24 @@ const V3_ROWS: &[Row] = &[
     row("DELETE", "UserGroups/{G}", Body::None, Needs::Admin, ADMIN_ONLY),
 ];
 
-/// The v2 and KV routes: only the caller's own session, so every signed-in caller.
+/// The v2 and KV routes (without a body): the caller's own session, so every
+/// signed-in caller; and the PAM v2 routes on alice's objects.
 #[rustfmt::skip]
 const OTHER_ROWS: &[(&str, &str, Needs, [Want; 6])] = &[
     ("GET", "/api/v2/session", Needs::Caller, CALLER),
     ("GET", "/api/secrets/whoami", Needs::Caller, CALLER),
+    ("GET", "/api/v2/secret/{S}", Needs::Metadata, HERS),
+    ("GET", "/api/v2/secret/{S}/access", Needs::Metadata, HERS),
+    ("GET", "/api/v2/secret/access", Needs::Metadata, LIST),
+    ("GET", "/api/v2/collection/{A}", Needs::Metadata, HERS),
+    ("GET", "/api/v2/secret/request", Needs::Metadata, LIST),
+    ("GET", "/api/v2/secret/request/{R}", Needs::Metadata, HERS),
+    ("POST", "/api/v2/secret/{S}/checkout", Needs::Read, HERS),
+    ("POST", "/api/v2/secret/{S}/checkin", Needs::Read, HERS),
+    ("POST", "/api/v2/secret/{S}/request", Needs::Read, HERS),
+    ("POST", "/api/v2/secret/request/{R}/approve", Needs::Write, HERS),
+    ("POST", "/api/v2/secret/request/{R}/reject", Needs::Write, HERS),
+    ("POST", "/api/v2/secret/{S}/mark_safe", Needs::Write, HERS),
 ];
 
 const BOUNDARY: &str = "matrix-boundary";
@@ -319,6 +341,23 @@ fn world() -> World {
             )
             .expect("a first version")
     };
+    let account = app.v3(
+        &alice_session,
+        "POST",
+        &format!("secrets-safe/folders/{folder}/secrets"),
+        Some(json!({"Title": "acct", "Username": "svc", "Password": "alice-value-2"})),
+    );
+    assert_eq!(account.status, 201, "{account:?}");
+    let account = account.json()["Id"].as_str().expect("Id").to_string();
+    let request = json!({"SystemID": folder, "AccountID": account, "DurationMinutes": 5});
+    let request = app.send_json(
+        "POST",
+        &format!("{V3}/Requests"),
+        ("Authorization", &alice.v3()),
+        Some(request),
+    );
+    assert_eq!(request.status, 201, "{request:?}");
+    let request = request.json().as_i64().expect("a request id");
     let group = app.count("SELECT id FROM user_groups WHERE name = 'alice-group'", []);
     let alice_key = app.count(
         "SELECT id FROM credentials WHERE user_id = ?1",
@@ -383,10 +422,12 @@ fn world() -> World {
         ("{G}", group.to_string()),
         ("{K}", alice_key.to_string()),
         ("{BF}", bob_folder),
-        ("{C}", totp.clone()),
+        ("{TC}", totp.clone()),
         ("{SV}", first_version(&secret)),
         ("{FSV}", first_version(&file)),
         ("{CV}", first_version(&totp)),
+        ("{C}", account.clone()),
+        ("{R}", request.to_string()),
     ];
     World {
         app,
@@ -401,6 +442,7 @@ fn world() -> World {
             file,
             "alice-value-1".into(),
             totp,
+            account,
             "alice-value-2".into(),
         ],
     }
@@ -557,7 +599,8 @@ fn every_route_answers_every_kind_of_caller_as_the_matrix_says() {
             });
             let headers: Vec<(&str, &str)> =
                 auth.iter().map(|a| ("Authorization", a.as_str())).collect();
-            let reply = world.app.send(method, path, &headers, None);
+            let path = world.fill(path, name);
+            let reply = world.app.send(method, &path, &headers, None);
             cells += 1;
             if let Some(problem) = world.check(&reply, *want, shape) {
                 failures.push(format!(
@@ -598,7 +641,9 @@ fn the_admin_key_passes_every_scope_check() {
         key: ADMIN_KEY.to_string(),
         user_name: "admin".into(),
     };
-    for row in V3_ROWS.iter().filter(|r| r.method == "GET") {
+    // A credential is its requester's alone: the administrator's 404 there is right.
+    let admin_reaches = |r: &&Row| r.method == "GET" && !r.path.starts_with("Credentials/");
+    for row in V3_ROWS.iter().filter(admin_reaches) {
         let reply = world.v3(row, Some(&admin), "admin");
         assert!(
             (200..300).contains(&reply.status),

@@ -370,7 +370,8 @@ fn access_policies_and_settings_are_enforced() {
         None,
     );
     assert_error(&admin_checkout, 403, "forbidden", "policy none, admin");
-    // Approved access requests do not exist yet, so view_on_request refuses everyone.
+    // view_on_request refuses whoever holds no approved access request (see
+    // tests/checkout_sessions.rs for the requests).
     w.settings(json!({"access_policy": "view_on_request"}));
     assert_error(&w.checkout(&w.alice), 403, "forbidden", "view_on_request");
     assert_eq!(
@@ -455,7 +456,8 @@ fn unknown_ids_bad_bodies_and_missing_rights_get_the_v2_error_envelope() {
         json!({"secret_id": missing}),
         json!({"secret_id": "nope"}),
         json!({"secret_id": 5}),
-        json!({"reason": "x"}),
+        json!({"reason": 5}),
+        json!({"color": "x"}),
     ] {
         let reply = w.as_user(&w.alice, "POST", &checkout, Some(body.clone()));
         assert_error(&reply, 400, "bad_request", &body.to_string());

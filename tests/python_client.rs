@@ -140,6 +140,24 @@ fn library_flow(python: &Path) -> String {
     );
     assert!(stdout.contains("checks passed"), "{stdout}");
     println!("{stdout}");
+
+    // The library's managed-account checkouts are PAM v2 access records, checked in.
+    let records = app.send_json(
+        "GET",
+        "/api/v2/secret/access?fields=secret_name",
+        ("Authorization", ADMIN_KEY),
+        None,
+    );
+    assert_eq!(records.status, 200, "{records:?}");
+    let records = records.json()["secret_access"].clone();
+    let managed: Vec<&serde_json::Value> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["secret_name"] == "sa")
+        .collect();
+    assert_eq!(managed.len(), 2, "{records}");
+    assert!(managed.iter().all(|r| r["active"] == false), "{records}");
     stdout
 }
 

@@ -2,8 +2,8 @@
 against a running edgesafe, through safes, permissions, folders, the three secret
 kinds, file download, filters, shares and CSV import, for API versions 3.0, 3.1
 and 3.2, and 3.3 (version history, rollback, TOTP) when the library speaks it
-(3.x, on Python >= 3.12), then user audits, with API-key and OAuth sign-in. Exits
-non-zero on the first mismatch.
+(3.x, on Python >= 3.12), then user audits and managed-account checkout, with
+API-key and OAuth sign-in. Exits non-zero on the first mismatch.
 
 Environment: EDGESAFE_URL (…/BeyondTrust/api/public/v3), EDGESAFE_API_KEY
 ("<key>; runas=<user>;"), EDGESAFE_CLIENT_ID, EDGESAFE_CLIENT_SECRET,
@@ -28,6 +28,7 @@ from secrets_safe_library import (
     authentication,
     exceptions,
     folders,
+    managed_account,
     safe_permissions,
     safes,
     secrets_safe,
@@ -282,6 +283,32 @@ def oauth_flow():
     check(auth.sign_app_out() is True, "sign out (OAuth)")
 
 
+def managed_account_flow():
+    """Managed-account checkout, as the library does it: ManagedAccounts lookup by
+    "system/account" (a safe and a credential in it), POST Requests, GET Credentials,
+    PUT Requests/{id}/checkin, on the same engine as the PAM v2 checkouts."""
+    auth = sign_in("3.1", api_key=API_KEY)
+    safe_id = safes.Safe(auth, log).create_safe("AccountsSafe", "managed accounts")["Id"]
+    secrets_safe.SecretsSafe(auth, log).create_secret(
+        title="sa", folder_id=safe_id, username="CORP\\sa", password="m4naged!", **owners_for("3.1")
+    )
+    accounts = managed_account.ManagedAccount(auth, log)
+    check(accounts.get_secret("AccountsSafe/sa") == "m4naged!", "managed account by path")
+    both = accounts.get_secrets_with_metadata(["AccountsSafe/sa"])
+    check(both["AccountsSafe/sa"] == "m4naged!", "managed account with metadata")
+    meta = both["AccountsSafe/sa-metadata"]
+    check(meta["AccountName"] == "sa" and meta["DomainName"] == "CORP", f"account metadata {meta}")
+    # Every request was checked in again: a new one opens, none is left open.
+    found = accounts.get_managed_accounts(system_name="AccountsSafe", account_name="sa")
+    check(found["AccountId"] == meta["AccountId"], f"lookup {found}")
+    # Last: on a failed call the library signs the session out itself.
+    try:
+        accounts.get_managed_accounts(system_name="AccountsSafe", account_name="nobody")
+        check(False, "an unknown account is not found")
+    except Exception as e:  # the library raises its LookupError on a 404
+        check("statuscode: 404" in str(e), f"unknown account answered {e}")
+
+
 # The library refuses to create secrets without an explicit version; 3.x adds 3.3.
 SPEAKS_3_3 = hasattr(secrets_safe.SecretsSafe, "get_secret_totp_code")
 VERSIONS = ("3.0", "3.1", "3.2") + (("3.3",) if SPEAKS_3_3 else ())
@@ -289,5 +316,6 @@ for v in VERSIONS:
     flow(v)
 audit_flow()
 oauth_flow()
+managed_account_flow()
 library = importlib.metadata.version("beyondtrust-bips-library")
 print(f"bips library {library} flow, API {', '.join(VERSIONS)}: {checks} checks passed", flush=True)

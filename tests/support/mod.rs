@@ -652,3 +652,57 @@ pub fn now() -> i64 {
         .expect("after 1970")
         .as_secs() as i64
 }
+
+// ---------------------------------------------------------------- PAM v2 calls
+
+/// The v2 path prefix.
+pub const V2: &str = "/api/v2";
+
+/// The v2 `Authorization` of a signed-in session: its token, bare.
+pub fn v2_token(session: &Session) -> String {
+    let (_, token) = session.cookie.split_once('=').expect("name=token");
+    token.to_string()
+}
+
+impl TestApp {
+    /// A v2 call with `Authorization: <auth>` (a token or an API key).
+    pub fn v2(
+        &self,
+        auth: &str,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Reply {
+        self.send_json(
+            method,
+            &format!("{V2}/{path}"),
+            ("Authorization", auth),
+            body,
+        )
+    }
+
+    /// Grants `flags` (v3 names) on `safe` to a user, as the safe's manager.
+    pub fn grant(&self, manager: &Session, safe: &str, user_id: i64, flags: serde_json::Value) {
+        let body = serde_json::json!({"PrincipalType": 0, "PrincipalID": user_id,
+            "PermissionFlags": flags});
+        let path = format!("secrets-safe/safes/{safe}/safe-permissions");
+        let reply = self.v3(manager, "PUT", &path, Some(body));
+        assert_eq!(reply.status, 204, "grant: {reply:?}");
+    }
+}
+
+/// A v2 success: 200 and `"result": "success"`; the body.
+pub fn v2_success(reply: &Reply, what: &str) -> serde_json::Value {
+    assert_eq!(reply.status, 200, "{what}: {reply:?}");
+    let body = reply.json();
+    assert_eq!(body["result"], "success", "{what}: {body}");
+    body
+}
+
+/// A v2 error: `status` and the error envelope with `code`.
+pub fn v2_error(reply: &Reply, status: u16, code: &str, what: &str) {
+    assert_eq!(reply.status, status, "{what}: {reply:?}");
+    let body = reply.json();
+    assert_eq!(body["result"], "error", "{what}: {body}");
+    assert_eq!(body["code"], code, "{what}: {body}");
+}

@@ -8,10 +8,20 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::objspec::{Model, SECRET_ACCESS};
-use crate::store::{AccessRecord, Policy, SecretRow};
+use crate::rules::{SafeSettings, SecretOverrides};
+use crate::store::{AccessRecord, Policy, RequestRow, SecretRow};
+use crate::Ctx;
+use edgesafe_api_common::request;
+use serde::de::DeserializeOwned;
 
 /// The longest checkout time limit: a year, in seconds.
 pub const TIME_LIMIT_MAX: i64 = 366 * 24 * 3600;
+
+/// The longest confirmation timeout: a week, in minutes.
+pub const CONFIRMATION_MAX: i64 = 7 * 24 * 60;
+
+/// The longest reason, in characters (Password Safe's limit).
+pub const REASON_MAX: usize = 1000;
 
 /// A success answer: `fields` with `"result": "success"`.
 pub fn success(fields: Value) -> Value {
@@ -25,6 +35,20 @@ pub fn success(fields: Value) -> Value {
 
 fn utc(unix: Option<i64>) -> Value {
     unix.map_or(Value::Null, |t| format_utc(t).into())
+}
+
+/// A request body taken by its model (`Model::check`), then bound to `T`: the
+/// objspec a client reads is the rule its body is checked by. `optional`: an empty
+/// body counts as `{}`. 415 for another media type, 400 for bad JSON.
+pub fn model_body<T: DeserializeOwned>(ctx: &Ctx, model: &Model, optional: bool) -> Result<T> {
+    let value = if optional && ctx.body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        request::require_json(ctx.content_type.as_deref())?;
+        request::json_value(&ctx.body)?
+    };
+    model.check(&value)?;
+    request::from_json(value)
 }
 
 /// `SecretCheckoutModel` and `SecretCheckinModel`: empty, or the path's secret id.
@@ -47,7 +71,27 @@ impl SecretRefIn {
     }
 }
 
+/// `SecretCheckoutModel`: empty, or the path's secret id, and a `reason` where the
+/// settings ask for one (an addition to the seed's model; see its objspec).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretCheckoutIn {
+    pub secret_id: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl SecretCheckoutIn {
+    pub fn check(&self, path_id: &str) -> Result<()> {
+        SecretRefIn {
+            secret_id: self.secret_id.clone(),
+        }
+        .check(path_id)
+    }
+}
+
 /// `PUT secret/{id}`: the secret's checkout settings; absent ones stay as they are.
+/// `login_reason`, `require_approval` and `confirmation_timeout` override the safe's;
+/// `null` gives them back to the safe.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsIn {
@@ -56,13 +100,19 @@ pub struct SettingsIn {
     /// Seconds; `null` or `0` for no limit.
     #[serde(default, deserialize_with = "present")]
     pub checkout_time_limit: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    pub login_reason: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    pub require_approval: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    pub confirmation_timeout: Option<Option<i64>>,
 }
 
 /// Tells an explicit `null` (`Some(None)`) from an absent property (`None`).
-fn present<'de, D: serde::Deserializer<'de>>(
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
-) -> std::result::Result<Option<Option<i64>>, D::Error> {
-    Option::<i64>::deserialize(d).map(Some)
+) -> std::result::Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Settings after applying a request to the current ones.
@@ -71,6 +121,19 @@ pub struct Settings {
     pub policy: Policy,
     pub exclusive: bool,
     pub time_limit: Option<i64>,
+    pub overrides: SecretOverrides,
+}
+
+/// A confirmation timeout in minutes: 1 to [`CONFIRMATION_MAX`].
+fn confirmation_timeout(minutes: i64) -> Result<i64> {
+    if (1..=CONFIRMATION_MAX).contains(&minutes) {
+        Ok(minutes)
+    } else {
+        Err(ApiError::bad_request(
+            "confirmation_timeout",
+            &format!("minutes from 1 to {CONFIRMATION_MAX}, or null"),
+        ))
+    }
 }
 
 impl SettingsIn {
@@ -92,16 +155,159 @@ impl SettingsIn {
                 ))
             }
         };
+        let was = current.overrides;
+        let overrides = SecretOverrides {
+            login_reason: self.login_reason.unwrap_or(was.login_reason),
+            require_approval: self.require_approval.unwrap_or(was.require_approval),
+            confirmation_timeout: match self.confirmation_timeout {
+                None => was.confirmation_timeout,
+                Some(None) => None,
+                Some(Some(m)) => Some(confirmation_timeout(m)?),
+            },
+        };
         Ok(Settings {
             policy,
             exclusive: self.checkout_exclusive.unwrap_or(current.exclusive),
             time_limit,
+            overrides,
         })
     }
 }
 
+/// `PUT collection/{id}`: a safe's checkout settings; absent ones stay as they are.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafeSettingsIn {
+    pub login_reason: Option<bool>,
+    pub require_approval: Option<bool>,
+    /// Minutes; `null` for no limit.
+    #[serde(default, deserialize_with = "present")]
+    pub confirmation_timeout: Option<Option<i64>>,
+}
+
+impl SafeSettingsIn {
+    pub fn apply(self, current: SafeSettings) -> Result<SafeSettings> {
+        Ok(SafeSettings {
+            login_reason: self.login_reason.unwrap_or(current.login_reason),
+            require_approval: self.require_approval.unwrap_or(current.require_approval),
+            confirmation_timeout: match self.confirmation_timeout {
+                None => current.confirmation_timeout,
+                Some(None) => None,
+                Some(Some(m)) => Some(confirmation_timeout(m)?),
+            },
+        })
+    }
+}
+
+/// A safe's checkout settings, as `collection`.
+pub fn collection_out(id: &str, name: &str, settings: SafeSettings) -> Value {
+    json!({
+        "id": id,
+        "name": name,
+        "login_reason": settings.login_reason,
+        "require_approval": settings.require_approval,
+        "confirmation_timeout": settings.confirmation_timeout,
+    })
+}
+
+/// A reason as given: trimmed, `None` when empty, at most [`REASON_MAX`] characters.
+pub fn reason(field: &str, value: Option<&str>) -> Result<Option<String>> {
+    let Some(text) = value.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > REASON_MAX {
+        return Err(ApiError::bad_request(
+            field,
+            &format!("at most {REASON_MAX} characters"),
+        ));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// `POST secret/{id}/request`: an access request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRequestIn {
+    pub reason: Option<String>,
+    /// Seconds the checkout may last once approved (1 to a year); absent for the
+    /// secret's time limit.
+    pub duration: Option<i64>,
+}
+
+/// A duration of access in seconds: 1 to [`TIME_LIMIT_MAX`].
+pub fn duration(field: &str, seconds: Option<i64>) -> Result<Option<i64>> {
+    match seconds {
+        None => Ok(None),
+        Some(s) if (1..=TIME_LIMIT_MAX).contains(&s) => Ok(Some(s)),
+        Some(_) => Err(ApiError::bad_request(
+            field,
+            &format!("seconds from 1 to {TIME_LIMIT_MAX}"),
+        )),
+    }
+}
+
+/// `POST secret/request/{id}/approve` and `.../reject`: an optional comment.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionIn {
+    pub reason: Option<String>,
+}
+
+/// A checkout request as `access_request`.
+pub fn request_out(request: &RequestRow, now: i64) -> Value {
+    let id = |v: Option<i64>| v.map_or(Value::Null, |i| i.to_string().into());
+    json!({
+        "id": request.id.to_string(),
+        "user_id": request.user_id.to_string(),
+        "user_name": request.user_name,
+        "secret_id": request.secret_id,
+        "secret_name": request.secret_name,
+        "collection_id": request.safe_id,
+        "reason": request.reason,
+        "duration": request.duration,
+        "status": request.status(now).as_str(),
+        "expires_at": utc(request.expires_at),
+        "decided_by": id(request.decided_by),
+        "decided_by_name": request.decided_by_name,
+        "decided_at": utc(request.decided_at),
+        "decision_reason": request.decision_reason,
+        "secret_access_id": id(request.access_id),
+        "closed_at": utc(request.closed_at),
+        "created_at": utc(Some(request.created_at)),
+    })
+}
+
+/// `POST secret/checkout` (seed 002's `CheckoutModel`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutIn {
+    pub account_id: String,
+    pub session_id: Option<String>,
+    pub reason: Option<String>,
+    /// Defaults to true, as the seed says.
+    pub force: Option<bool>,
+}
+
+/// `POST secret/checkin` (seed 002's `CheckinModel`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckinIn {
+    pub session_id: String,
+}
+
+/// A session id as the seed writes it, a string of digits; anything else is 400.
+pub fn session_id(value: &str) -> Result<i64> {
+    value
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::bad_request("session_id", "must be a session id"))
+}
+
 /// A secret's checkout settings, and the caller's active checkout of it.
 pub fn secret_out(secret: &SecretRow, my_checkout_id: Option<i64>) -> Value {
+    let effective = secret.settings();
     let mut out = json!({
         "id": secret.id,
         "name": secret.title,
@@ -109,6 +315,14 @@ pub fn secret_out(secret: &SecretRow, my_checkout_id: Option<i64>) -> Value {
         "access_policy": secret.policy.as_str(),
         "checkout_exclusive": secret.exclusive,
         "checkout_time_limit": secret.time_limit,
+        "login_reason": secret.overrides.login_reason,
+        "require_approval": secret.overrides.require_approval,
+        "confirmation_timeout": secret.overrides.confirmation_timeout,
+        "effective": {
+            "login_reason": effective.login_reason,
+            "require_approval": effective.require_approval,
+            "confirmation_timeout": effective.confirmation_timeout,
+        },
     });
     if let (Some(id), Some(map)) = (my_checkout_id, out.as_object_mut()) {
         map.insert("my_checkout_id".into(), id.to_string().into());
@@ -284,11 +498,15 @@ mod tests {
             title: "t".into(),
             kind: "text".into(),
             safe_id: "c".into(),
+            folder_id: "c".into(),
+            username: String::new(),
             current_version: 1,
             history_id: None,
             policy: Policy::FullEdit,
             exclusive: true,
             time_limit: Some(60),
+            overrides: SecretOverrides::default(),
+            safe_settings: SafeSettings::default(),
         };
         let parse = |v: Value| serde_json::from_value::<SettingsIn>(v).map_err(|_| ());
         let apply = |v: Value| parse(v).map(|s| s.apply(&current).map_err(|e| e.status().as_u16()));
@@ -297,7 +515,8 @@ mod tests {
             Ok(Ok(Settings {
                 policy: Policy::FullEdit,
                 exclusive: true,
-                time_limit: Some(60)
+                time_limit: Some(60),
+                overrides: SecretOverrides::default(),
             }))
         );
         assert_eq!(
@@ -305,9 +524,20 @@ mod tests {
             Ok(Ok(Settings {
                 policy: Policy::None,
                 exclusive: true,
-                time_limit: None
+                time_limit: None,
+                overrides: SecretOverrides::default(),
             }))
         );
+        let own = apply(json!({"require_approval": true, "confirmation_timeout": 5}));
+        assert_eq!(
+            own.map(|s| s.map(|s| s.overrides)),
+            Ok(Ok(SecretOverrides {
+                login_reason: None,
+                require_approval: Some(true),
+                confirmation_timeout: Some(5),
+            }))
+        );
+        assert_eq!(apply(json!({"confirmation_timeout": 0})), Ok(Err(400)));
         assert_eq!(apply(json!({"access_policy": "all"})), Ok(Err(400)));
         assert_eq!(apply(json!({"checkout_time_limit": -1})), Ok(Err(400)));
         assert!(parse(json!({"checkout_exclusive": "yes"})).is_err());
@@ -344,6 +574,53 @@ mod tests {
         };
         assert_eq!(bad.check(id).err().map(|e| e.status().as_u16()), Some(400));
         assert!(SecretRefIn::default().check(id).is_ok());
+    }
+
+    #[test]
+    fn reasons_durations_and_session_ids_are_validated() {
+        let code = |r: Result<Option<String>>| r.map_err(|e| e.status().as_u16());
+        assert_eq!(code(reason("reason", None)), Ok(None));
+        assert_eq!(code(reason("reason", Some("  "))), Ok(None));
+        assert_eq!(
+            code(reason("reason", Some(" fix "))),
+            Ok(Some("fix".into()))
+        );
+        let long = "x".repeat(REASON_MAX + 1);
+        assert_eq!(code(reason("reason", Some(&long))), Err(400));
+        let seconds = |s| duration("duration", s).map_err(|e| e.status().as_u16());
+        assert_eq!(seconds(None), Ok(None));
+        assert_eq!(seconds(Some(60)), Ok(Some(60)));
+        assert_eq!(seconds(Some(0)), Err(400));
+        assert_eq!(seconds(Some(TIME_LIMIT_MAX + 1)), Err(400));
+        let session = |s: &str| session_id(s).map_err(|e| e.status().as_u16());
+        assert_eq!(session("8169529724050079755"), Ok(8169529724050079755));
+        assert_eq!(session("0"), Err(400));
+        assert_eq!(session("x"), Err(400));
+    }
+
+    #[test]
+    fn safe_settings_keep_what_is_absent() {
+        let current = SafeSettings {
+            login_reason: true,
+            require_approval: false,
+            confirmation_timeout: Some(5),
+        };
+        let apply = |v: Value| {
+            serde_json::from_value::<SafeSettingsIn>(v)
+                .map_err(|_| 0)
+                .and_then(|s| s.apply(current).map_err(|e| e.status().as_u16()))
+        };
+        assert_eq!(apply(json!({})), Ok(current));
+        assert_eq!(
+            apply(json!({"require_approval": true, "confirmation_timeout": null})),
+            Ok(SafeSettings {
+                require_approval: true,
+                confirmation_timeout: None,
+                ..current
+            })
+        );
+        assert_eq!(apply(json!({"confirmation_timeout": 0})), Err(400));
+        assert_eq!(apply(json!({"login_reason": "yes"})), Err(0));
     }
 
     fn uuid_other() -> String {

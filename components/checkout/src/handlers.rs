@@ -10,37 +10,41 @@
 //! value.
 
 use edgesafe_api_common::response::{json, Response};
-use edgesafe_api_common::vault::{storage, AuditEvent, Db, Decision, Outcome, Statement};
-use edgesafe_api_common::{ApiError, ErrorCode, Result};
-use edgesafe_secrets_safe::{ids, Access, Flags};
+use edgesafe_api_common::vault::{storage, AuditEvent, Db, Decision, Outcome};
+use edgesafe_api_common::{ApiError, Result};
+use edgesafe_secrets_safe::ids::{self, SafeId};
+use edgesafe_secrets_safe::{Access, Flags};
 use http::StatusCode;
 use serde_json::{json as j, Value};
 
-use crate::dto::{self, Fields, SecretRefIn, SettingsIn};
-use crate::objspec::{Model, SECRET_ACCESS};
-use crate::store::{self, AccessRecord, NewCheckout, Policy, RecordFilter, SecretRow};
+use crate::dto::{self, Fields, SafeSettingsIn, SecretCheckoutIn, SecretRefIn, SettingsIn};
+use crate::objspec::{Model, SECRET_ACCESS, SECRET_CHECKIN, SECRET_CHECKOUT};
+use crate::rules::{self, Status};
+use crate::sessions::{self, CheckedOut};
+use crate::store::{self, AccessRecord, Policy, RecordFilter, SecretRow};
 use crate::Ctx;
 
-const CHECKOUT: &str = "secret.checkout";
-const CHECKIN: &str = "secret.checkin";
-const EXPIRE: &str = "secret.checkout.expire";
+pub(crate) const CHECKOUT: &str = "secret.checkout";
+pub(crate) const CHECKIN: &str = "secret.checkin";
+pub(crate) const EXPIRE: &str = "secret.checkout.expire";
 const MARK_SAFE: &str = "secret.mark_safe";
 const SETTINGS: &str = "secret.checkout_settings";
+const SAFE_SETTINGS: &str = "safe.checkout_settings";
 const ACCESS_LIST: &str = "secret.access.list";
 
 /// Default and largest page of access records.
 const PAGE_DEFAULT: i64 = 100;
 const PAGE_MAX: i64 = 1000;
 
-fn secret_target(id: &str) -> String {
+pub(crate) fn secret_target(id: &str) -> String {
     format!("secret:{id}")
 }
 
-fn access_target(id: i64) -> String {
+pub(crate) fn access_target(id: i64) -> String {
     format!("secret_access:{id}")
 }
 
-fn ok(body: Value) -> Result<Response> {
+pub(crate) fn ok(body: Value) -> Result<Response> {
     json(StatusCode::OK, &dto::success(body))
 }
 
@@ -48,7 +52,12 @@ fn ok(body: Value) -> Result<Response> {
 
 /// The caller's view of the safes, once the Secrets-Safe feature permission is
 /// checked (read/write when `write`); a refusal is audited.
-fn access<'a>(ctx: &'a Ctx, write: bool, action: &str, target: &str) -> Result<Access<'a>> {
+pub(crate) fn access<'a>(
+    ctx: &'a Ctx,
+    write: bool,
+    action: &str,
+    target: &str,
+) -> Result<Access<'a>> {
     let access = Access::new(ctx.principal()?, ctx.now);
     access.require_feature(write).inspect_err(|_| {
         ctx.audit(
@@ -62,24 +71,22 @@ fn access<'a>(ctx: &'a Ctx, write: bool, action: &str, target: &str) -> Result<A
 }
 
 /// A secret the caller can see, with the flags held on its own safe.
-struct Visible {
-    secret: SecretRow,
-    own: Flags,
+pub(crate) struct Visible {
+    pub secret: SecretRow,
+    pub own: Flags,
 }
 
-/// The secret `id` if the caller holds Read on its safe or on a safe it is shared
-/// into; 404 otherwise, like a missing one.
-fn visible_secret(ctx: &Ctx, access: &Access<'_>, id: &str, action: &str) -> Result<Visible> {
+/// The secret `id` if the caller may read it (`Access::secret_flags`); 404 otherwise,
+/// like a missing one.
+pub(crate) fn visible_secret(
+    ctx: &Ctx,
+    access: &Access<'_>,
+    id: &str,
+    action: &str,
+) -> Result<Visible> {
     let secret = store::find_secret(id)?.ok_or_else(ApiError::not_found)?;
-    // Every safe for an administrator, but nobody else's personal folder.
-    let readable = access.readable_safes()?;
-    let flags = |safe: &str| readable.get(safe).copied().unwrap_or_default();
-    let own = flags(&secret.safe_id);
-    if access.can_see(own)
-        || store::shared_into_safes(id)?
-            .iter()
-            .any(|safe| access.can_see(flags(safe)))
-    {
+    let safe = SafeId::new(secret.safe_id.clone());
+    if let Some(own) = access.secret_flags(&safe, &store::shared_into_safes(id)?)? {
         return Ok(Visible { secret, own });
     }
     ctx.audit(
@@ -92,7 +99,7 @@ fn visible_secret(ctx: &Ctx, access: &Access<'_>, id: &str, action: &str) -> Res
 }
 
 /// 403 unless the caller manages the secret's own safe.
-fn require_manage(ctx: &Ctx, visible: &Visible, action: &str) -> Result<()> {
+pub(crate) fn require_manage(ctx: &Ctx, visible: &Visible, action: &str) -> Result<()> {
     if visible.own.contains(Flags::MANAGE) {
         return Ok(());
     }
@@ -106,7 +113,12 @@ fn require_manage(ctx: &Ctx, visible: &Visible, action: &str) -> Result<()> {
 }
 
 /// An allowed change's audit event, committed with the change.
-fn event<'a>(actor: &'a str, action: &'a str, target: &'a str, detail: &'a str) -> AuditEvent<'a> {
+pub(crate) fn event<'a>(
+    actor: &'a str,
+    action: &'a str,
+    target: &'a str,
+    detail: &'a str,
+) -> AuditEvent<'a> {
     AuditEvent {
         actor,
         action,
@@ -117,7 +129,7 @@ fn event<'a>(actor: &'a str, action: &'a str, target: &'a str, detail: &'a str) 
     }
 }
 
-fn changes(outcomes: &[Outcome], index: usize) -> u64 {
+pub(crate) fn changes(outcomes: &[Outcome], index: usize) -> u64 {
     outcomes.get(index).map_or(0, |o| o.changes)
 }
 
@@ -141,21 +153,19 @@ pub fn put_secret(ctx: &Ctx, id: &str) -> Result<Response> {
     let user_id = access.principal.user_id;
     let actor = ctx.actor();
     let target = secret_target(id);
+    let o = settings.overrides;
     let note = format!(
-        "access_policy={}; checkout_exclusive={}; checkout_time_limit={}",
+        "access_policy={}; checkout_exclusive={}; checkout_time_limit={:?}; \
+         login_reason={:?}; require_approval={:?}; confirmation_timeout={:?}",
         settings.policy.as_str(),
         settings.exclusive,
-        settings.time_limit.map_or("none".into(), |s| s.to_string()),
+        settings.time_limit,
+        o.login_reason,
+        o.require_approval,
+        o.confirmation_timeout,
     );
     let detail = ctx.audit_detail(Some(&note));
-    let update = store::update_settings(
-        id,
-        settings.policy,
-        settings.exclusive,
-        settings.time_limit,
-        user_id,
-        ctx.now,
-    );
+    let update = store::update_settings(id, &settings, user_id, ctx.now);
     let outcomes = Db::execute_audited(vec![update], &[event(&actor, SETTINGS, &target, &detail)])?;
     if changes(&outcomes, 0) == 0 {
         // Deleted since it was read.
@@ -170,7 +180,7 @@ pub fn put_secret(ctx: &Ctx, id: &str) -> Result<Response> {
 
 /// The value a checkout hands out: the current version's text or password. A file's
 /// bytes are not JSON; they stay behind the v3 download.
-fn value_of(secret: &SecretRow) -> Result<Value> {
+pub(crate) fn value_of(secret: &SecretRow) -> Result<Value> {
     if secret.kind == "file" {
         return Ok(Value::Null);
     }
@@ -201,37 +211,27 @@ fn checkout_out(
 }
 
 /// `POST secret/{id}/checkout` (body empty or `SecretCheckoutModel`): checks the
-/// secret out and hands out its value. `none` refuses; `view_on_request` needs an
-/// approved access request (403 until requests exist); an exclusive checkout by
+/// secret out and hands out its value. `none` refuses (403); where an approver must
+/// agree (`view_on_request`, or require-approval on the safe or secret) the caller
+/// needs an approved access request (`POST secret/{id}/request`) not used yet (403);
+/// a `reason` is required where the settings ask for one; an exclusive checkout by
 /// another user refuses (409) until it is checked in or expires. A caller who already
 /// holds an active checkout gets that one again.
 pub fn post_checkout(ctx: &Ctx, id: &str) -> Result<Response> {
     let target = secret_target(id);
     let access = access(ctx, false, CHECKOUT, &target)?;
     let visible = visible_secret(ctx, &access, id, CHECKOUT)?;
-    ctx.optional_json::<SecretRefIn>()?.check(id)?;
+    let body = dto::model_body::<SecretCheckoutIn>(ctx, &SECRET_CHECKOUT, true)?;
+    body.check(id)?;
     let secret = visible.secret;
     let user_id = access.principal.user_id;
     let refuse = |why: &str, error: ApiError| {
         ctx.audit(CHECKOUT, &target, Decision::Deny, Some(why));
         Err(error)
     };
-    match secret.policy {
-        Policy::FullEdit => {}
-        Policy::None => return refuse("access policy none", ApiError::forbidden()),
-        Policy::ViewOnRequest => {
-            return refuse(
-                "access policy view_on_request: no approved access request",
-                ApiError::forbidden(),
-            )
-        }
+    if secret.policy == Policy::None {
+        return refuse("access policy none", ApiError::forbidden());
     }
-    let history_id = secret
-        .history_id
-        .clone()
-        .ok_or_else(|| ApiError::internal(format!("secret {id} has no current version row")))?;
-
-    let actor = ctx.actor();
     if let Some(mine) = store::my_checkout(id, user_id, ctx.now)? {
         let value = value_of(&secret)?;
         let note = format!(
@@ -241,66 +241,37 @@ pub fn post_checkout(ctx: &Ctx, id: &str) -> Result<Response> {
         ctx.try_audit(CHECKOUT, &target, Decision::Allow, Some(&note))?;
         return checkout_out(mine.id, mine.exclusive, mine.expires_at, value);
     }
-    let mut statements: Vec<Statement> = Vec::new();
-    let mut expired_lock = None;
-    if let Some((lock, expired)) = store::lock_holder(id, ctx.now)? {
-        if !expired {
-            return refuse(
-                &format!("held exclusively by user:{}", lock.user_id),
-                ApiError::conflict("secret: checked out exclusively by another user"),
-            );
+    let settings = secret.settings();
+    let reason = dto::reason("reason", body.reason.as_deref())?;
+    let request = if rules::needs_approval(secret.policy, settings) {
+        match store::latest_request(id, user_id, Status::Approved, ctx.now)?
+            .filter(|r| r.access_id.is_none())
+        {
+            Some(request) => Some(request),
+            None => return refuse("needs an approved access request", ApiError::forbidden()),
         }
-        statements.push(store::release_expired_lock(id, ctx.now));
-        expired_lock = Some(lock);
-    }
-    // The value first: nothing is written for a checkout that cannot hand it out.
-    let value = value_of(&secret)?;
-    let (source_ip, source_port) = dto::source(ctx.client_addr.as_deref());
-    let expires_at = secret.time_limit.map(|limit| ctx.now + limit);
-    statements.push(store::insert_checkout(&NewCheckout {
-        secret: &secret,
-        history_id: &history_id,
-        user_id,
-        source_ip,
-        source_port,
-        now: ctx.now,
-        expires_at,
-    }));
-    let checkout_note = format!(
-        "type={}; version={}; history_id={history_id}",
-        dto::checkout_type(secret.exclusive),
-        secret.current_version
-    );
-    let checkout_detail = ctx.audit_detail(Some(&checkout_note));
-    let expire_target = expired_lock.as_ref().map(|l| access_target(l.id));
-    let expire_detail = match &expired_lock {
-        Some(lock) => ctx.audit_detail(Some(&format!(
-            "lock of user:{} released at expiry",
-            lock.user_id
-        ))),
-        None => String::new(),
+    } else {
+        None
     };
-    let mut events = Vec::new();
-    if let Some(expire_target) = &expire_target {
-        events.push(event(&actor, EXPIRE, expire_target, &expire_detail));
+    let has_reason = reason.is_some() || request.as_ref().is_some_and(|r| r.reason.is_some());
+    if settings.login_reason && !has_reason {
+        return Err(ApiError::bad_request(
+            "reason",
+            "required: the safe asks for a reason",
+        ));
     }
-    events.push(event(&actor, CHECKOUT, &target, &checkout_detail));
-    let outcomes = match Db::execute_audited(statements, &events) {
-        Ok(outcomes) => outcomes,
-        // Another checkout took the lock between our look and our write.
-        Err(e) if e.code() == ErrorCode::Conflict => {
-            return refuse(
-                "lost the race for the exclusive lock",
-                ApiError::conflict("secret: checked out exclusively by another user"),
-            )
-        }
-        Err(e) => return Err(e),
-    };
-    let access_id = outcomes
-        .last()
-        .map(|o| o.last_insert_rowid)
-        .ok_or_else(|| ApiError::internal("checkout insert has no outcome"))?;
-    checkout_out(access_id, secret.exclusive, expires_at, value)
+    match sessions::check_out(ctx, &secret, user_id, request.as_ref(), false)? {
+        CheckedOut::Revealed {
+            access_id,
+            exclusive,
+            expires_at,
+            value,
+        } => checkout_out(access_id, exclusive, expires_at, value),
+        CheckedOut::Held => refuse(
+            "held exclusively by another user",
+            ApiError::conflict("secret: checked out exclusively by another user"),
+        ),
+    }
 }
 
 /// Checks in `record` for the caller, with its audit event. The event commits with
@@ -327,7 +298,7 @@ pub fn post_checkin(ctx: &Ctx, id: &str) -> Result<Response> {
     let target = secret_target(id);
     let access = access(ctx, false, CHECKIN, &target)?;
     visible_secret(ctx, &access, id, CHECKIN)?;
-    ctx.optional_json::<SecretRefIn>()?.check(id)?;
+    dto::model_body::<SecretRefIn>(ctx, &SECRET_CHECKIN, true)?.check(id)?;
     let Some(mine) = store::my_checkout(id, access.principal.user_id, ctx.now)? else {
         ctx.audit(
             CHECKIN,
@@ -378,7 +349,7 @@ pub fn post_access_checkin(ctx: &Ctx, id: i64) -> Result<Response> {
 // ---------------------------------------------------------------- access records
 
 /// Safes the caller manages (their records are the caller's to review).
-fn managed_safes(access: &Access<'_>) -> Result<Vec<String>> {
+pub(crate) fn managed_safes(access: &Access<'_>) -> Result<Vec<String>> {
     if access.principal.admin {
         return Ok(Vec::new());
     }
@@ -496,4 +467,65 @@ pub fn post_mark_safe(ctx: &Ctx, id: &str) -> Result<Response> {
 /// `GET objspec/{model}`: the model's attributes.
 pub fn get_objspec(model: &Model) -> Result<Response> {
     ok(j!({ "name": model.name, "attributes": model.attributes }))
+}
+
+// ---------------------------------------------------------------- safe settings
+
+/// The safe `id` with the caller's flags on it: 404 without Read (like a missing one).
+fn visible_safe(ctx: &Ctx, access: &Access<'_>, id: &str, action: &str) -> Result<(String, Flags)> {
+    let name = store::safe_name(id)?.ok_or_else(ApiError::not_found)?;
+    let flags = access.flags_on(&SafeId::new(id))?;
+    if !access.can_see(flags) {
+        ctx.audit(
+            action,
+            &format!("safe:{id}"),
+            Decision::Deny,
+            Some("no Read on the safe"),
+        );
+        return Err(ApiError::not_found());
+    }
+    Ok((name, flags))
+}
+
+/// `GET collection/{id}`: a safe's checkout settings; needs Read on the safe.
+pub fn get_collection(ctx: &Ctx, id: &str) -> Result<Response> {
+    let access = access(ctx, false, SAFE_SETTINGS, &format!("safe:{id}"))?;
+    let (name, _) = visible_safe(ctx, &access, id, SAFE_SETTINGS)?;
+    let settings = store::safe_settings(id)?;
+    ok(j!({ "collection": dto::collection_out(id, &name, settings) }))
+}
+
+/// `PUT collection/{id}`: changes a safe's checkout settings; needs Manage on it.
+pub fn put_collection(ctx: &Ctx, id: &str) -> Result<Response> {
+    let target = format!("safe:{id}");
+    let access = access(ctx, true, SAFE_SETTINGS, &target)?;
+    let (name, flags) = visible_safe(ctx, &access, id, SAFE_SETTINGS)?;
+    if !flags.contains(Flags::MANAGE) {
+        ctx.audit(
+            SAFE_SETTINGS,
+            &target,
+            Decision::Deny,
+            Some("needs Manage on the safe"),
+        );
+        return Err(ApiError::forbidden());
+    }
+    let settings = ctx
+        .json::<SafeSettingsIn>()?
+        .apply(store::safe_settings(id)?)?;
+    let note = format!(
+        "login_reason={}; require_approval={}; confirmation_timeout={:?}",
+        settings.login_reason, settings.require_approval, settings.confirmation_timeout
+    );
+    let actor = ctx.actor();
+    let detail = ctx.audit_detail(Some(&note));
+    Db::execute_audited(
+        vec![store::put_safe_settings(
+            id,
+            settings,
+            access.principal.user_id,
+            ctx.now,
+        )],
+        &[event(&actor, SAFE_SETTINGS, &target, &detail)],
+    )?;
+    ok(j!({ "collection": dto::collection_out(id, &name, settings) }))
 }

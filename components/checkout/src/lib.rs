@@ -10,6 +10,9 @@
 pub mod dto;
 pub mod handlers;
 pub mod objspec;
+pub mod password_safe;
+pub mod rules;
+pub mod sessions;
 pub mod store;
 
 pub use edgesafe_api_common::area::Ctx;
@@ -39,9 +42,33 @@ pub enum Route {
     MarkSafe(String),
     /// `objspec/{model}`
     Objspec(&'static objspec::Model),
+    /// `secret/checkout`: checkout by account, in a session (seed 002).
+    AccountCheckout,
+    /// `secret/checkin`: ends a session.
+    AccountCheckin,
+    /// `secret/{id}/request`: an access request for the secret.
+    SecretRequest(String),
+    /// `secret/request`: the caller's requests, or those to approve.
+    Requests,
+    /// `secret/request/{id}`
+    Request(i64),
+    /// `secret/request/{id}/approve` (true) and `.../reject` (false).
+    Decision(i64, bool),
+    /// `collection/{id}`: a safe's checkout settings.
+    Collection(String),
+    /// v3 `ManagedAccounts`
+    ManagedAccounts,
+    /// v3 `Requests`
+    PsRequests,
+    /// v3 `Requests/{id}/checkin`
+    PsCheckin(i64),
+    /// v3 `Requests/{id}/approve` (true) and `.../deny` (false)
+    PsDecision(i64, bool),
+    /// v3 `Credentials/{requestId}`
+    PsCredentials(i64),
 }
 
-/// An access record id in a path: a malformed one is simply not found.
+/// An access record or request id in a path: a malformed one is simply not found.
 fn access_id(segment: &str) -> Result<i64> {
     segment
         .parse::<i64>()
@@ -57,6 +84,20 @@ pub fn route(protocol: Protocol, segments: &[&str]) -> Result<Route> {
         // Before `secret/{id}`: "access" is not a GUID, but the order says so too.
         (Protocol::V2, ["secret", "access"]) => Accesses,
         (Protocol::V2, ["secret", "access", id, "checkin"]) => AccessCheckin(access_id(id)?),
+        (Protocol::V2, ["secret", "checkout"]) => AccountCheckout,
+        (Protocol::V2, ["secret", "checkin"]) => AccountCheckin,
+        (Protocol::V2, ["secret", "request"]) => Requests,
+        (Protocol::V2, ["secret", "request", id]) => Request(access_id(id)?),
+        (Protocol::V2, ["secret", "request", id, "approve"]) => Decision(access_id(id)?, true),
+        (Protocol::V2, ["secret", "request", id, "reject"]) => Decision(access_id(id)?, false),
+        (Protocol::V2, ["secret", id, "request"]) => SecretRequest(ids::path_id(id)?),
+        (Protocol::V2, ["collection", id]) => Collection(ids::path_id(id)?),
+        (Protocol::V3, ["managedaccounts"]) => ManagedAccounts,
+        (Protocol::V3, ["requests"]) => PsRequests,
+        (Protocol::V3, ["requests", id, "checkin"]) => PsCheckin(access_id(id)?),
+        (Protocol::V3, ["requests", id, "approve"]) => PsDecision(access_id(id)?, true),
+        (Protocol::V3, ["requests", id, "deny"]) => PsDecision(access_id(id)?, false),
+        (Protocol::V3, ["credentials", id]) => PsCredentials(access_id(id)?),
         (Protocol::V2, ["secret", id]) => Secret(ids::path_id(id)?),
         (Protocol::V2, ["secret", id, "checkout"]) => Checkout(ids::path_id(id)?),
         (Protocol::V2, ["secret", id, "checkin"]) => Checkin(ids::path_id(id)?),
@@ -71,6 +112,8 @@ pub fn route(protocol: Protocol, segments: &[&str]) -> Result<Route> {
 
 async fn dispatch(route: Route, ctx: &Ctx) -> Result<Response> {
     use handlers as h;
+    use password_safe as ps;
+    use sessions as s;
     use Route::*;
     // Every route needs a caller; the rest of authorization is per handler.
     ctx.principal()?;
@@ -85,6 +128,20 @@ async fn dispatch(route: Route, ctx: &Ctx) -> Result<Response> {
         SecretAccesses(id) if m == Method::GET => h::get_secret_accesses(ctx, &id),
         MarkSafe(id) if m == Method::POST => h::post_mark_safe(ctx, &id),
         Objspec(model) if m == Method::GET => h::get_objspec(model),
+        AccountCheckout if m == Method::POST => s::post_account_checkout(ctx),
+        AccountCheckin if m == Method::POST => s::post_account_checkin(ctx),
+        SecretRequest(id) if m == Method::POST => s::post_request(ctx, &id),
+        Requests if m == Method::GET => s::get_requests(ctx),
+        Request(id) if m == Method::GET => s::get_request(ctx, id),
+        Decision(id, approve) if m == Method::POST => s::post_decision(ctx, id, approve),
+        Collection(id) if m == Method::GET => h::get_collection(ctx, &id),
+        Collection(id) if m == Method::PUT => h::put_collection(ctx, &id),
+        ManagedAccounts if m == Method::GET => ps::get_managed_accounts(ctx),
+        PsRequests if m == Method::GET => ps::get_requests(ctx),
+        PsRequests if m == Method::POST => ps::post_request(ctx),
+        PsCheckin(id) if m == Method::PUT => ps::put_checkin(ctx, id),
+        PsDecision(id, approve) if m == Method::PUT => ps::put_decision(ctx, id, approve),
+        PsCredentials(id) if m == Method::GET => ps::get_credentials(ctx, id),
         _ => Err(ApiError::method_not_allowed()),
     }
 }
@@ -133,6 +190,30 @@ mod tests {
             Ok(Route::Objspec(m)) if m.name == "secret_access"
         ));
         assert_eq!(r(&["objspec", "nope"]), Err(404));
+        assert_eq!(r(&["secret", "checkout"]), Ok(Route::AccountCheckout));
+        assert_eq!(r(&["secret", "checkin"]), Ok(Route::AccountCheckin));
+        assert_eq!(r(&["secret", "request"]), Ok(Route::Requests));
+        assert_eq!(r(&["secret", "request", "3"]), Ok(Route::Request(3)));
+        assert_eq!(
+            r(&["secret", "request", "3", "reject"]),
+            Ok(Route::Decision(3, false))
+        );
+        assert_eq!(
+            r(&["secret", ID, "request"]),
+            Ok(Route::SecretRequest(ID.to_owned()))
+        );
+        assert_eq!(r(&["collection", ID]), Ok(Route::Collection(ID.to_owned())));
+        assert_eq!(r(&["secret", "request", "x"]), Err(404));
+        let v3 = |s: &[&str]| route(Protocol::V3, s).map_err(|e| e.status().as_u16());
+        assert_eq!(v3(&["managedaccounts"]), Ok(Route::ManagedAccounts));
+        assert_eq!(v3(&["requests"]), Ok(Route::PsRequests));
+        assert_eq!(v3(&["requests", "4", "checkin"]), Ok(Route::PsCheckin(4)));
+        assert_eq!(
+            v3(&["requests", "4", "deny"]),
+            Ok(Route::PsDecision(4, false))
+        );
+        assert_eq!(v3(&["credentials", "4"]), Ok(Route::PsCredentials(4)));
+        assert_eq!(v3(&["credentials", "x"]), Err(404));
         assert_eq!(r(&["secret", "nope"]), Err(404));
         assert_eq!(r(&["secret", "access", "0", "checkin"]), Err(404));
         assert_eq!(r(&["secret", "access", "x", "checkin"]), Err(404));

@@ -152,10 +152,37 @@ const SECRET_ID: Attribute = Attribute {
     description: "Secret identifier.",
 };
 
-/// `SecretCheckoutModel` (seed 001).
+/// A writable attribute of a request body.
+const fn field(
+    name: &'static str,
+    kind: Type,
+    required: bool,
+    description: &'static str,
+) -> Attribute {
+    Attribute {
+        name,
+        kind,
+        required,
+        read_only: false,
+        hidden: false,
+        expensive: false,
+        protected: false,
+        description,
+    }
+}
+
+const REASON: Attribute = field(
+    "reason",
+    String,
+    false,
+    "Reason to checkout secret. Required when login_reason is set in the safe.",
+);
+
+/// `SecretCheckoutModel` (seed 001), with the `reason` seed 002 asks for where the
+/// safe requires one.
 pub static SECRET_CHECKOUT: Model = Model {
     name: "secret_checkout",
-    attributes: &[SECRET_ID],
+    attributes: &[SECRET_ID, REASON],
 };
 
 /// `SecretCheckinModel` (seed 001).
@@ -164,11 +191,80 @@ pub static SECRET_CHECKIN: Model = Model {
     attributes: &[SECRET_ID],
 };
 
-static MODELS: &[&Model] = &[&SECRET_ACCESS, &SECRET_CHECKOUT, &SECRET_CHECKIN];
+/// `CheckoutModel` (seed 002).
+#[rustfmt::skip]
+pub static CHECKOUT: Model = Model {
+    name: "checkout",
+    attributes: &[
+        field("account_id", String, true, "Account of which secret is retrieved."),
+        field("session_id", String, false, "When checkout session is ongoing, it can be reused."),
+        REASON,
+        field("force", Boolean, false, "Overrides exclusive checkout limit if configured. Default true."),
+    ],
+};
+
+/// `CheckinModel` (seed 002).
+pub static CHECKIN: Model = Model {
+    name: "checkin",
+    attributes: &[field(
+        "session_id",
+        String,
+        true,
+        "Checkout session ID to stop.",
+    )],
+};
+
+static MODELS: &[&Model] = &[
+    &SECRET_ACCESS,
+    &SECRET_CHECKOUT,
+    &SECRET_CHECKIN,
+    &CHECKOUT,
+    &CHECKIN,
+];
 
 /// The model `name` describes, for `GET objspec/{name}`.
 pub fn model(name: &str) -> Option<&'static Model> {
     MODELS.iter().copied().find(|m| m.name == name)
+}
+
+impl Model {
+    /// Checks a request body (property names lowercased) against the model, the rules
+    /// the handlers take their bodies by: an object; only the model's attributes, none
+    /// read-only; each of its type or `null`; the required ones present, except a
+    /// protected one (the path gives it). 400 naming the attribute otherwise.
+    pub fn check(&self, body: &serde_json::Value) -> edgesafe_api_common::Result<()> {
+        use edgesafe_api_common::ApiError;
+        let object = body
+            .as_object()
+            .ok_or_else(|| ApiError::bad_request("body", "must be a JSON object"))?;
+        for (name, value) in object {
+            let attribute = self
+                .attribute(name)
+                .filter(|a| !a.read_only)
+                .ok_or_else(|| {
+                    ApiError::bad_request(name, &format!("not an attribute of {}", self.name))
+                })?;
+            let fits = match attribute.kind {
+                _ if value.is_null() => true,
+                String | Datetime => value.is_string(),
+                Number => value.is_number(),
+                Boolean => value.is_boolean(),
+            };
+            if !fits {
+                return Err(ApiError::bad_request(name, "has the wrong type"));
+            }
+        }
+        for a in self
+            .attributes
+            .iter()
+            .filter(|a| a.required && !a.protected)
+        {
+            if object.get(a.name).is_none_or(serde_json::Value::is_null) {
+                return Err(ApiError::bad_request(a.name, "required"));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -186,6 +282,8 @@ mod tests {
             model("secret_checkin").map(|m| m.name),
             Some("secret_checkin")
         );
+        assert_eq!(model("checkout").map(|m| m.attributes.len()), Some(4));
+        assert_eq!(model("checkin").map(|m| m.name), Some("checkin"));
         assert!(model("nope").is_none());
     }
 
@@ -197,6 +295,42 @@ mod tests {
             names.dedup();
             assert_eq!(names.len(), m.attributes.len(), "{}", m.name);
         }
+    }
+
+    #[test]
+    fn bodies_are_checked_against_their_model() {
+        use serde_json::json;
+        let status = |m: &Model, v: serde_json::Value| m.check(&v).map_err(|e| e.status().as_u16());
+        assert_eq!(
+            status(&CHECKOUT, json!({"account_id": "a", "force": false})),
+            Ok(())
+        );
+        assert_eq!(
+            status(&CHECKOUT, json!({"account_id": "a", "reason": null})),
+            Ok(())
+        );
+        assert_eq!(
+            status(&CHECKOUT, json!({"force": true})),
+            Err(400),
+            "required"
+        );
+        assert_eq!(
+            status(&CHECKOUT, json!({"account_id": 5})),
+            Err(400),
+            "type"
+        );
+        assert_eq!(
+            status(&CHECKOUT, json!({"account_id": "a", "x": 1})),
+            Err(400)
+        );
+        assert_eq!(status(&CHECKOUT, json!(["a"])), Err(400));
+        assert_eq!(status(&SECRET_CHECKOUT, json!({})), Ok(()), "protected");
+        assert_eq!(status(&CHECKIN, json!({})), Err(400));
+        assert_eq!(
+            status(&SECRET_ACCESS, json!({"id": "1"})),
+            Err(400),
+            "read-only"
+        );
     }
 
     #[test]

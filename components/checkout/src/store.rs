@@ -5,6 +5,10 @@
 
 use edgesafe_api_common::vault::{statement, Db, Row, Statement, Value};
 use edgesafe_api_common::{ApiError, Result};
+use edgesafe_secrets_safe::access::{effective_grants_sql, SEES_SAFE_BITS};
+use edgesafe_secrets_safe::ids::SafeId;
+
+use crate::rules::{RequestState, SafeSettings, SecretOverrides, Status};
 
 /// Who may see a secret's value (seed 001).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +47,9 @@ pub struct SecretRow {
     pub title: String,
     pub kind: String,
     pub safe_id: String,
+    pub folder_id: String,
+    /// A credential's `Username` (empty for other kinds).
+    pub username: String,
     pub current_version: i64,
     /// `secret_versions.history_id` of the current version.
     pub history_id: Option<String>,
@@ -50,15 +57,38 @@ pub struct SecretRow {
     pub exclusive: bool,
     /// Seconds a checkout lasts; `None` for no limit.
     pub time_limit: Option<i64>,
+    pub overrides: SecretOverrides,
+    /// The settings of the secret's safe.
+    pub safe_settings: SafeSettings,
+}
+
+impl SecretRow {
+    /// The settings that apply: the secret's own over its safe's.
+    pub fn settings(&self) -> SafeSettings {
+        self.overrides.over(self.safe_settings)
+    }
+}
+
+fn safe_settings_of(row: &Row<'_>) -> Result<SafeSettings> {
+    Ok(SafeSettings {
+        login_reason: row.opt_i64("safe_login_reason")?.unwrap_or(0) != 0,
+        require_approval: row.opt_i64("safe_require_approval")?.unwrap_or(0) != 0,
+        confirmation_timeout: row.opt_i64("safe_confirmation_timeout")?,
+    })
 }
 
 pub fn find_secret(id: &str) -> Result<Option<SecretRow>> {
     let rows = Db::query(
-        "SELECT s.id, s.title, s.kind, f.safe_id, s.current_version, v.history_id,
-                s.access_policy, s.checkout_exclusive, s.checkout_time_limit
+        "SELECT s.id, s.title, s.kind, f.safe_id, s.folder_id, s.username, s.current_version,
+                v.history_id, s.access_policy, s.checkout_exclusive, s.checkout_time_limit,
+                s.login_reason, s.require_approval, s.confirmation_timeout,
+                c.login_reason AS safe_login_reason,
+                c.require_approval AS safe_require_approval,
+                c.confirmation_timeout AS safe_confirmation_timeout
          FROM secrets s
          JOIN folders f ON f.id = s.folder_id
          LEFT JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.current_version
+         LEFT JOIN safe_checkout_settings c ON c.safe_id = f.safe_id
          WHERE s.id = ?1",
         &[id.into()],
     )?;
@@ -70,45 +100,105 @@ pub fn find_secret(id: &str) -> Result<Option<SecretRow>> {
         title: row.string("title")?,
         kind: row.string("kind")?,
         safe_id: row.string("safe_id")?,
+        folder_id: row.string("folder_id")?,
+        username: row.string("username")?,
         current_version: row.i64("current_version")?,
         history_id: row.opt_str("history_id")?.map(str::to_owned),
         policy: Policy::parse(row.str("access_policy")?)
             .ok_or_else(|| ApiError::internal("secrets.access_policy holds an unknown policy"))?,
         exclusive: row.bool("checkout_exclusive")?,
         time_limit: row.opt_i64("checkout_time_limit")?,
+        overrides: SecretOverrides {
+            login_reason: row.opt_i64("login_reason")?.map(|v| v != 0),
+            require_approval: row.opt_i64("require_approval")?.map(|v| v != 0),
+            confirmation_timeout: row.opt_i64("confirmation_timeout")?,
+        },
+        safe_settings: safe_settings_of(&row)?,
     }))
 }
 
 /// The safes a secret is shared into (their Read lets a caller see it too).
-pub fn shared_into_safes(secret_id: &str) -> Result<Vec<String>> {
+pub fn shared_into_safes(secret_id: &str) -> Result<Vec<SafeId>> {
     Db::query(
         "SELECT f.safe_id FROM secret_shares sh JOIN folders f ON f.id = sh.folder_id
          WHERE sh.secret_id = ?1",
         &[secret_id.into()],
     )?
     .iter()
-    .map(|r| r.string("safe_id"))
+    .map(|r| Ok(SafeId::new(r.string("safe_id")?)))
     .collect()
 }
 
 /// New checkout settings of a secret.
 pub fn update_settings(
     secret_id: &str,
-    policy: Policy,
-    exclusive: bool,
-    time_limit: Option<i64>,
+    settings: &crate::dto::Settings,
+    user_id: i64,
+    now: i64,
+) -> Statement {
+    let o = settings.overrides;
+    statement(
+        "UPDATE secrets SET access_policy = ?2, checkout_exclusive = ?3,
+             checkout_time_limit = ?4, login_reason = ?5, require_approval = ?6,
+             confirmation_timeout = ?7, modified_at = ?8, modified_by = ?9
+         WHERE id = ?1",
+        vec![
+            secret_id.into(),
+            settings.policy.as_str().into(),
+            settings.exclusive.into(),
+            settings.time_limit.into(),
+            o.login_reason.into(),
+            o.require_approval.into(),
+            o.confirmation_timeout.into(),
+            now.into(),
+            user_id.into(),
+        ],
+    )
+}
+
+// ---------------------------------------------------------------- safe settings
+
+/// A safe (a root folder) by id: its name, or `None` when there is no such safe.
+pub fn safe_name(safe_id: &str) -> Result<Option<String>> {
+    Db::query(
+        "SELECT name FROM folders WHERE id = ?1 AND parent_id IS NULL",
+        &[safe_id.into()],
+    )?
+    .first()
+    .map(|r| r.string("name"))
+    .transpose()
+}
+
+pub fn safe_settings(safe_id: &str) -> Result<SafeSettings> {
+    let rows = Db::query(
+        "SELECT login_reason AS safe_login_reason, require_approval AS safe_require_approval,
+                confirmation_timeout AS safe_confirmation_timeout
+         FROM safe_checkout_settings WHERE safe_id = ?1",
+        &[safe_id.into()],
+    )?;
+    match rows.first() {
+        Some(row) => safe_settings_of(&row),
+        None => Ok(SafeSettings::default()),
+    }
+}
+
+pub fn put_safe_settings(
+    safe_id: &str,
+    settings: SafeSettings,
     user_id: i64,
     now: i64,
 ) -> Statement {
     statement(
-        "UPDATE secrets SET access_policy = ?2, checkout_exclusive = ?3,
-             checkout_time_limit = ?4, modified_at = ?5, modified_by = ?6
-         WHERE id = ?1",
+        "INSERT INTO safe_checkout_settings (safe_id, login_reason, require_approval,
+             confirmation_timeout, modified_at, modified_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (safe_id) DO UPDATE SET login_reason = ?2, require_approval = ?3,
+             confirmation_timeout = ?4, modified_at = ?5, modified_by = ?6",
         vec![
-            secret_id.into(),
-            policy.as_str().into(),
-            exclusive.into(),
-            time_limit.into(),
+            safe_id.into(),
+            settings.login_reason.into(),
+            settings.require_approval.into(),
+            settings.confirmation_timeout.into(),
             now.into(),
             user_id.into(),
         ],
@@ -188,6 +278,8 @@ pub struct NewCheckout<'a> {
     pub source_port: Option<i64>,
     pub now: i64,
     pub expires_at: Option<i64>,
+    /// Taken over from another user's exclusive checkout.
+    pub forced: bool,
 }
 
 /// The insert of a checkout. An exclusive one takes the lock: when another row holds
@@ -198,8 +290,8 @@ pub fn insert_checkout(new: &NewCheckout<'_>) -> Statement {
     statement(
         "INSERT INTO secret_access (user_id, secret_id, secret_version, secret_history_id,
              safe_id, exclusive, locked, source_ip, source_port, accessed_at, expires_at,
-             created_at, modified_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?9, ?9)",
+             forced, created_at, modified_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?9, ?9)",
         vec![
             new.user_id.into(),
             new.secret.id.as_str().into(),
@@ -211,7 +303,17 @@ pub fn insert_checkout(new: &NewCheckout<'_>) -> Statement {
             new.source_port.into(),
             new.now.into(),
             new.expires_at.into(),
+            new.forced.into(),
         ],
+    )
+}
+
+/// Takes the exclusive lock away from another user's checkout (a forced checkout);
+/// the checkout itself stays active: its user has seen the value.
+pub fn release_lock(access_id: i64, now: i64) -> Statement {
+    statement(
+        "UPDATE secret_access SET locked = 0, modified_at = ?2 WHERE id = ?1 AND locked = 1",
+        vec![access_id.into(), now.into()],
     )
 }
 
@@ -328,41 +430,43 @@ pub struct RecordFilter<'a> {
     pub now: i64,
 }
 
-/// `user_lost_access`: the user is no administrator and holds no unexpired Read (or
-/// Manage, which includes it) on the record's safe, neither directly nor through an
-/// active group. The same rule as `edgesafe_secrets_safe::Access`, for another user.
-const RECORD_SELECT: &str = "SELECT a.*,
-        s.title AS secret_name, s.id IS NULL AS secret_removed,
-        f.name AS safe_name, f.id IS NULL AS safe_removed,
-        u.user_name, ifnull(u.blocked, 0) AS user_blocked,
-        ifnull(u.removed, 1) AS user_removed,
-        mu.user_name AS marked_safe_by_name,
-        CASE WHEN ifnull(u.is_admin, 0) = 1 THEN 0 ELSE NOT EXISTS (
-            SELECT 1 FROM safe_permissions p
-            WHERE p.safe_id = a.safe_id AND (p.flags & 33) != 0
-              AND (p.expires_at IS NULL OR p.expires_at > ?1)
-              AND ((p.principal_type = 0 AND p.principal_id = a.user_id)
-                OR (p.principal_type = 1 AND p.principal_id IN (
-                      SELECT m.group_id FROM group_members m
-                      JOIN user_groups g ON g.id = m.group_id AND g.is_active = 1
-                      WHERE m.user_id = a.user_id)))) END AS user_lost_access
-    FROM secret_access a
-    LEFT JOIN secrets s ON s.id = a.secret_id
-    LEFT JOIN folders f ON f.id = a.safe_id
-    LEFT JOIN users u ON u.id = a.user_id
-    LEFT JOIN users mu ON mu.id = a.marked_safe_by";
+/// The records with what is computed from elsewhere. `user_lost_access`: the user is
+/// no administrator and none of the grants that count for him (the rule of
+/// `edgesafe_secrets_safe::access`, here for another user) lets him see the record's
+/// safe. `?1` is the moment.
+fn record_select() -> String {
+    let grants = effective_grants_sql("?1", "a.user_id");
+    format!(
+        "SELECT a.*,
+            s.title AS secret_name, s.id IS NULL AS secret_removed,
+            f.name AS safe_name, f.id IS NULL AS safe_removed,
+            u.user_name, ifnull(u.blocked, 0) AS user_blocked,
+            ifnull(u.removed, 1) AS user_removed,
+            mu.user_name AS marked_safe_by_name,
+            CASE WHEN ifnull(u.is_admin, 0) = 1 THEN 0 ELSE NOT EXISTS (
+                SELECT 1 FROM ({grants}) g
+                WHERE g.safe_id = a.safe_id AND (g.flags & {SEES_SAFE_BITS}) != 0) END
+              AS user_lost_access
+        FROM secret_access a
+        LEFT JOIN secrets s ON s.id = a.secret_id
+        LEFT JOIN folders f ON f.id = a.safe_id
+        LEFT JOIN users u ON u.id = a.user_id
+        LEFT JOIN users mu ON mu.id = a.marked_safe_by"
+    )
+}
 
 pub fn records(filter: &RecordFilter<'_>) -> Result<Vec<AccessRecord>> {
     let managed = serde_json::to_string(filter.managed_safes)
         .map_err(|_| ApiError::internal("safe id list serialization"))?;
     let sql = format!(
-        "{RECORD_SELECT}
+        "{}
          WHERE (?2 = 1 OR a.user_id = ?3 OR a.safe_id IN (SELECT value FROM json_each(?4)))
            AND (?5 IS NULL OR a.secret_id = ?5)
            AND (?8 IS NULL OR a.user_id = ?8)
            AND (?9 IS NULL OR (a.checked_in_at IS NULL
                                AND (a.expires_at IS NULL OR a.expires_at > ?1)) = ?9)
-         ORDER BY a.id LIMIT ?6 OFFSET ?7"
+         ORDER BY a.id LIMIT ?6 OFFSET ?7",
+        record_select()
     );
     Db::query(
         &sql,
@@ -384,9 +488,282 @@ pub fn records(filter: &RecordFilter<'_>) -> Result<Vec<AccessRecord>> {
 }
 
 pub fn record(id: i64, now: i64) -> Result<Option<AccessRecord>> {
-    let sql = format!("{RECORD_SELECT} WHERE a.id = ?2");
+    let sql = format!("{} WHERE a.id = ?2", record_select());
     Db::query(&sql, &[now.into(), id.into()])?
         .first()
         .map(|r| AccessRecord::read(&r))
         .transpose()
+}
+
+// ---------------------------------------------------------------- checkout requests
+
+/// A checkout request (an access request, a checkout session, a Password Safe request).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub user_name: Option<String>,
+    pub secret_id: String,
+    pub secret_name: Option<String>,
+    pub safe_id: String,
+    pub reason: Option<String>,
+    /// Seconds the checkout may last; `None` for the secret's time limit.
+    pub duration: Option<i64>,
+    pub force: bool,
+    pub stored: Status,
+    pub expires_at: Option<i64>,
+    pub decided_by: Option<i64>,
+    pub decided_by_name: Option<String>,
+    pub decided_at: Option<i64>,
+    pub decision_reason: Option<String>,
+    pub access_id: Option<i64>,
+    /// Whether the checkout it revealed is still active.
+    pub checkout_active: bool,
+    pub closed_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl RequestRow {
+    /// The request's state at `now` (`rules::RequestState`).
+    pub fn status(&self, now: i64) -> Status {
+        RequestState {
+            stored: self.stored,
+            expires_at: self.expires_at,
+            revealed: self.access_id.is_some(),
+            checkout_active: self.checkout_active,
+        }
+        .at(now)
+    }
+
+    fn read(row: &Row<'_>) -> Result<Self> {
+        let opt = |c: &str| row.opt_str(c).map(|v| v.map(str::to_owned));
+        Ok(RequestRow {
+            id: row.i64("id")?,
+            user_id: row.i64("user_id")?,
+            user_name: opt("user_name")?,
+            secret_id: row.string("secret_id")?,
+            secret_name: opt("secret_name")?,
+            safe_id: row.string("safe_id")?,
+            reason: opt("reason")?,
+            duration: row.opt_i64("duration")?,
+            force: row.bool("force")?,
+            stored: Status::parse(row.str("status")?)
+                .ok_or_else(|| ApiError::internal("checkout_requests.status is unknown"))?,
+            expires_at: row.opt_i64("expires_at")?,
+            decided_by: row.opt_i64("decided_by")?,
+            decided_by_name: opt("decided_by_name")?,
+            decided_at: row.opt_i64("decided_at")?,
+            decision_reason: opt("decision_reason")?,
+            access_id: row.opt_i64("access_id")?,
+            checkout_active: row.bool("checkout_active")?,
+            closed_at: row.opt_i64("closed_at")?,
+            created_at: row.i64("created_at")?,
+        })
+    }
+}
+
+/// Requests with their names and whether their checkout is active at `?1`.
+const REQUEST_SELECT: &str = "SELECT r.*, u.user_name, s.title AS secret_name,
+        d.user_name AS decided_by_name,
+        ifnull(a.checked_in_at IS NULL AND (a.expires_at IS NULL OR a.expires_at > ?1), 0)
+          AS checkout_active
+    FROM checkout_requests r
+    LEFT JOIN users u ON u.id = r.user_id
+    LEFT JOIN users d ON d.id = r.decided_by
+    LEFT JOIN secrets s ON s.id = r.secret_id
+    LEFT JOIN secret_access a ON a.id = r.access_id";
+
+pub fn request(id: i64, now: i64) -> Result<Option<RequestRow>> {
+    Db::query(
+        &format!("{REQUEST_SELECT} WHERE r.id = ?2"),
+        &[now.into(), id.into()],
+    )?
+    .first()
+    .map(|r| RequestRow::read(&r))
+    .transpose()
+}
+
+/// Which requests a list shows.
+pub struct RequestFilter<'a> {
+    /// The caller's own requests; otherwise those the caller may decide: every one
+    /// (`all`, administrators) or those of `safes`, never the caller's own.
+    pub mine: bool,
+    pub user_id: i64,
+    pub all: bool,
+    pub safes: &'a [String],
+    pub secret_id: Option<&'a str>,
+    pub now: i64,
+}
+
+/// Every request the filter shows, oldest first (the caller pages them once their
+/// state at `now` is known).
+pub fn requests(filter: &RequestFilter<'_>) -> Result<Vec<RequestRow>> {
+    let safes = serde_json::to_string(filter.safes)
+        .map_err(|_| ApiError::internal("safe id list serialization"))?;
+    let sql = format!(
+        "{REQUEST_SELECT}
+         WHERE CASE WHEN ?2 = 1 THEN r.user_id = ?3
+               ELSE r.user_id != ?3
+                    AND (?4 = 1 OR r.safe_id IN (SELECT value FROM json_each(?5))) END
+           AND (?6 IS NULL OR r.secret_id = ?6)
+         ORDER BY r.id"
+    );
+    Db::query(
+        &sql,
+        &[
+            filter.now.into(),
+            filter.mine.into(),
+            filter.user_id.into(),
+            filter.all.into(),
+            safes.into(),
+            filter.secret_id.into(),
+        ],
+    )?
+    .iter()
+    .map(|r| RequestRow::read(&r))
+    .collect()
+}
+
+/// The caller's newest request of the secret in `status` at `now` that has not
+/// revealed anything yet, or that is in use (`Approved` and revealed).
+pub fn latest_request(
+    secret_id: &str,
+    user_id: i64,
+    status: Status,
+    now: i64,
+) -> Result<Option<RequestRow>> {
+    let rows = Db::query(
+        &format!(
+            "{REQUEST_SELECT} WHERE r.secret_id = ?2 AND r.user_id = ?3
+               AND r.status IN ('pending', 'approved') ORDER BY r.id DESC"
+        ),
+        &[now.into(), secret_id.into(), user_id.into()],
+    )?;
+    for row in rows.iter() {
+        let request = RequestRow::read(&row)?;
+        if request.status(now) == status {
+            return Ok(Some(request));
+        }
+    }
+    Ok(None)
+}
+
+/// A new request.
+pub struct NewRequest<'a> {
+    pub user_id: i64,
+    pub secret: &'a SecretRow,
+    pub reason: Option<&'a str>,
+    pub duration: Option<i64>,
+    pub force: bool,
+    pub status: Status,
+    pub expires_at: Option<i64>,
+    pub now: i64,
+}
+
+pub fn insert_request(new: &NewRequest<'_>) -> Statement {
+    statement(
+        "INSERT INTO checkout_requests (user_id, secret_id, safe_id, reason, duration, force,
+             status, expires_at, created_at, modified_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        vec![
+            new.user_id.into(),
+            new.secret.id.as_str().into(),
+            new.secret.safe_id.as_str().into(),
+            new.reason.into(),
+            new.duration.into(),
+            new.force.into(),
+            new.status.as_str().into(),
+            new.expires_at.into(),
+            new.now.into(),
+        ],
+    )
+}
+
+/// Approves or rejects a pending request still in its window; `expires_at` becomes
+/// the end of the requester's window (approved) or stays as it was.
+pub fn decide(
+    id: i64,
+    status: Status,
+    by: i64,
+    reason: Option<&str>,
+    expires_at: Option<i64>,
+    now: i64,
+) -> Statement {
+    statement(
+        "UPDATE checkout_requests SET status = ?2, decided_by = ?3, decided_at = ?6,
+             decision_reason = ?4, expires_at = ?5, modified_at = ?6
+         WHERE id = ?1 AND status = 'pending' AND (expires_at IS NULL OR expires_at > ?6)",
+        vec![
+            id.into(),
+            status.as_str().into(),
+            by.into(),
+            reason.into(),
+            expires_at.into(),
+            now.into(),
+        ],
+    )
+}
+
+/// Writes down that a request found past its window has expired.
+pub fn expire_request(id: i64, now: i64) -> Statement {
+    statement(
+        "UPDATE checkout_requests SET status = 'expired', modified_at = ?2
+         WHERE id = ?1 AND status IN ('pending', 'approved') AND access_id IS NULL
+           AND expires_at IS NOT NULL AND expires_at <= ?2",
+        vec![id.into(), now.into()],
+    )
+}
+
+/// Closes a request (checked in or cancelled).
+pub fn close_request(id: i64, now: i64) -> Statement {
+    statement(
+        "UPDATE checkout_requests SET status = 'closed', closed_at = ?2, modified_at = ?2
+         WHERE id = ?1 AND status IN ('pending', 'approved')",
+        vec![id.into(), now.into()],
+    )
+}
+
+/// Links a request to the checkout inserted just before in the same transaction (the
+/// newest record of that user and secret).
+pub fn link_checkout(id: i64, secret_id: &str, user_id: i64, now: i64) -> Statement {
+    statement(
+        "UPDATE checkout_requests SET modified_at = ?4, access_id = (
+             SELECT max(id) FROM secret_access WHERE secret_id = ?2 AND user_id = ?3)
+         WHERE id = ?1 AND access_id IS NULL",
+        vec![id.into(), secret_id.into(), user_id.into(), now.into()],
+    )
+}
+
+// ---------------------------------------------------------------- managed accounts
+
+/// A credential secret as Password Safe's managed account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountRow {
+    pub secret_id: String,
+    pub title: String,
+    pub username: String,
+    pub folder_id: String,
+    pub safe_id: String,
+}
+
+/// Credential secrets titled `title` (any case), or all of them.
+pub fn accounts(title: Option<&str>) -> Result<Vec<AccountRow>> {
+    Db::query(
+        "SELECT s.id, s.title, s.username, s.folder_id, f.safe_id FROM secrets s
+         JOIN folders f ON f.id = s.folder_id
+         WHERE s.kind = 'credential' AND (?1 IS NULL OR lower(s.title) = lower(?1))
+         ORDER BY s.title, s.id",
+        &[title.into()],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(AccountRow {
+            secret_id: r.string("id")?,
+            title: r.string("title")?,
+            username: r.string("username")?,
+            folder_id: r.string("folder_id")?,
+            safe_id: r.string("safe_id")?,
+        })
+    })
+    .collect()
 }

@@ -65,6 +65,8 @@ const SECRET_FAVORITES: &str = "secret_favorites";
 const SAFE_PERMISSIONS: &str = "safe_permissions";
 const PASSWORD_RULES: &str = "password_rules";
 const SECRET_ACCESS: &str = "secret_access";
+const SAFE_CHECKOUT_SETTINGS: &str = "safe_checkout_settings";
+const CHECKOUT_REQUESTS: &str = "checkout_requests";
 
 /// Tables only the core reaches, listed so that [`check_sql`] knows them as tables.
 const CORE_ONLY: &[&str] = &[
@@ -160,7 +162,12 @@ static GRANTS: &[Grant] = &[
     grant(
         "checkout",
         &[DIRECTORY, SECRETS_SAFE],
-        &[SECRET_ACCESS, SECRETS],
+        &[
+            SECRET_ACCESS,
+            SAFE_CHECKOUT_SETTINGS,
+            CHECKOUT_REQUESTS,
+            SECRETS,
+        ],
         &["secret/"],
     ),
     // Reads the audit trail for auditors; resolves user names.

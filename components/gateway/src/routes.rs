@@ -66,7 +66,9 @@ pub fn route(protocol: Protocol, segments: &[&str]) -> Option<(Area, AuthRule)> 
         (Protocol::V2, "session") => Area::Identity,
         (Protocol::V2, "vault") => Area::Identity,
         (Protocol::V2, "audit") => Area::Audit,
-        (Protocol::V2, "secret" | "objspec") => Area::Checkout,
+        (Protocol::V2, "secret" | "objspec" | "collection") => Area::Checkout,
+        // Password Safe's managed-account checkout, on the same engine.
+        (Protocol::V3, "managedaccounts" | "requests" | "credentials") => Area::Checkout,
         (Protocol::Kv, "whoami") => Area::Identity,
         _ => return None,
     };
@@ -165,6 +167,27 @@ mod tests {
         assert_eq!(
             route(Protocol::V2, &["audit", "events"]),
             Some((Area::Audit, AuthRule::V2Token))
+        );
+    }
+
+    #[test]
+    fn routes_checkout_paths() {
+        let area = |p: Protocol, segments: &[&str]| route(p, segments).map(|(a, _)| a);
+        assert_eq!(
+            area(Protocol::V2, &["collection", "c"]),
+            Some(Area::Checkout)
+        );
+        assert_eq!(
+            area(Protocol::V3, &["managedaccounts"]),
+            Some(Area::Checkout)
+        );
+        assert_eq!(
+            area(Protocol::V3, &["requests", "1", "checkin"]),
+            Some(Area::Checkout)
+        );
+        assert_eq!(
+            area(Protocol::V3, &["credentials", "1"]),
+            Some(Area::Checkout)
         );
     }
 

@@ -36,13 +36,26 @@ pub const PERSONAL: Flags = Flags::READ
     .union(Flags::UPDATE)
     .union(Flags::DELETE);
 
-const GRANTS_SQL: &str = "SELECT safe_id, flags FROM safe_permissions
-    WHERE (expires_at IS NULL OR expires_at > ?1)
-      AND ((principal_type = 0 AND principal_id = ?2)
-        OR (principal_type = 1 AND principal_id IN (
-              SELECT m.group_id FROM group_members m
-              JOIN user_groups g ON g.id = m.group_id AND g.is_active = 1
-              WHERE m.user_id = ?2)))";
+/// The grants that count for a user at a moment, as a SQL query of `safe_id, flags`:
+/// unexpired ones, the user's own and those of the user's active groups. `now` and
+/// `user` are SQL expressions (a parameter, or a column of an outer query), so that the
+/// same rule serves the caller's view here and, for other users, the checkout area's
+/// `user_lost_access`.
+pub fn effective_grants_sql(now: &str, user: &str) -> String {
+    format!(
+        "SELECT safe_id, flags FROM safe_permissions
+         WHERE (expires_at IS NULL OR expires_at > {now})
+           AND ((principal_type = 0 AND principal_id = {user})
+             OR (principal_type = 1 AND principal_id IN (
+                   SELECT m.group_id FROM group_members m
+                   JOIN user_groups g ON g.id = m.group_id AND g.is_active = 1
+                   WHERE m.user_id = {user})))"
+    )
+}
+
+/// The stored flag bits that let a principal see a safe's objects: Read, or Manage
+/// (which implies it), as [`Access::can_see`] decides on parsed flags.
+pub const SEES_SAFE_BITS: i64 = Flags::READ.union(Flags::MANAGE).bits() as i64;
 
 /// How far a feature permission reaches at the level at hand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,7 +167,7 @@ impl<'a> Access<'a> {
             return Ok(grants);
         }
         let rows = Db::query(
-            GRANTS_SQL,
+            &effective_grants_sql("?1", "?2"),
             &[
                 Value::Integer(self.now),
                 Value::Integer(self.principal.user_id),
@@ -257,6 +270,16 @@ impl Access<'_> {
         Ok(SafeView {
             safes: self.readable_safes()?,
         })
+    }
+
+    /// The secret of `safe` shared into `shared_into` when the caller may read it:
+    /// Read on its own safe or on any safe it is shared into. The caller's flags on
+    /// the secret's own safe otherwise; `None` when the secret does not exist for him.
+    pub fn secret_flags(&self, safe: &SafeId, shared_into: &[SafeId]) -> Result<Option<Flags>> {
+        let view = self.safe_view()?;
+        Ok(view
+            .can_see_secret(safe, shared_into)
+            .then(|| view.flags(safe)))
     }
 
     /// Moving `folder` below `destination` (both already visible to the caller): the
