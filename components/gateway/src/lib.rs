@@ -93,6 +93,7 @@ async fn serve(
         let presented = Presented {
             authorization: header("authorization").into_iter().next(),
             session_cookie: authn::session_cookie(header("cookie").iter().map(String::as_str)),
+            vault_token: header("x-vault-token").into_iter().next(),
         };
         let client_addr = header("spin-client-addr").into_iter().next();
         let now = time::now_unix();

@@ -76,6 +76,8 @@ pub struct ApiError {
 }
 
 const INTERNAL_MESSAGE: &str = "internal error";
+/// What Vault answers for a missing, unknown or insufficient token.
+const VAULT_DENIED: &str = "permission denied";
 const UNAVAILABLE_MESSAGE: &str =
     "service unavailable: the vault cannot reach its keys; the operator should check the server log";
 
@@ -144,6 +146,18 @@ impl ApiError {
         }
     }
 
+    /// The caller sent more requests than the configured rate allows; it may try again
+    /// after `retry_after` seconds.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                ErrorCode::TooManyRequests,
+                "too many requests from this caller; try again later",
+            )
+        }
+    }
+
     pub fn method_not_allowed() -> Self {
         Self::new(
             ErrorCode::MethodNotAllowed,
@@ -188,13 +202,26 @@ impl ApiError {
                 serde_json::json!({ "result": "error", "code": code, "message": message })
             }
             Protocol::Kv => serde_json::json!({ "error": { "code": code, "message": message } }),
+            // Vault answers a missing path with an empty list, and refuses a credential
+            // (missing, unknown or not allowed) with one fixed phrase.
+            Protocol::Vault => match self.code {
+                ErrorCode::NotFound => serde_json::json!({ "errors": [] }),
+                ErrorCode::Unauthorized | ErrorCode::Forbidden => {
+                    serde_json::json!({ "errors": [VAULT_DENIED] })
+                }
+                _ => serde_json::json!({ "errors": [message] }),
+            },
         }
     }
 
     /// The whole response in the protocol's shape.
     pub fn to_response(&self, protocol: Protocol) -> Response<Vec<u8>> {
         let mut response = Response::new(self.body(protocol).to_string().into_bytes());
-        *response.status_mut() = self.status();
+        *response.status_mut() = match (protocol, self.code) {
+            // Vault has no 401: a missing or bad token is 403, as clients expect.
+            (Protocol::Vault, ErrorCode::Unauthorized) => StatusCode::FORBIDDEN,
+            _ => self.status(),
+        };
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
@@ -282,7 +309,7 @@ mod tests {
     fn internal_hides_its_reason() {
         let e = ApiError::internal("SELECT failed on users");
         assert_eq!(e.message(), "internal error");
-        for protocol in [Protocol::V3, Protocol::V2, Protocol::Kv] {
+        for protocol in [Protocol::V3, Protocol::V2, Protocol::Kv, Protocol::Vault] {
             assert!(!e.body(protocol).to_string().contains("users"));
         }
         let e = ApiError::unavailable("kek is malformed");
@@ -305,6 +332,23 @@ mod tests {
             e.body(Protocol::Kv),
             serde_json::json!({"error": {"code": "not_found", "message": "not found"}})
         );
+    }
+
+    #[test]
+    fn renders_vault_errors_as_vault_does() {
+        assert_eq!(
+            ApiError::not_found().body(Protocol::Vault),
+            serde_json::json!({"errors": []})
+        );
+        assert_eq!(
+            ApiError::bad_request("version", "must be a positive integer").body(Protocol::Vault),
+            serde_json::json!({"errors": ["version: must be a positive integer"]})
+        );
+        let r = ApiError::unauthorized("missing credentials").to_response(Protocol::Vault);
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap_or_default();
+        assert_eq!(body, serde_json::json!({"errors": ["permission denied"]}));
+        assert!(r.headers().get(header::WWW_AUTHENTICATE).is_none());
     }
 
     #[test]
