@@ -165,7 +165,12 @@ pub fn patch_data(ctx: &Ctx, path: &KvPath) -> Result<Response> {
         patch,
         create: false,
     };
-    written(&kv::write(&act, path, change, cas)?)
+    match kv::write(&act, path, change, cas) {
+        Ok(done) => written(&done),
+        // Vault answers a patch of nothing with a bare 404.
+        Err(e) if e.status() == StatusCode::NOT_FOUND => Ok(empty(StatusCode::NOT_FOUND)),
+        Err(e) => Err(e),
+    }
 }
 
 /// A missing secret is nothing to delete: 204, as Vault answers (and as for a secret

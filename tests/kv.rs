@@ -1,0 +1,1 @@
+//! Versioned KV (`/api/secrets`): filled in below.
