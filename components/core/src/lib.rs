@@ -232,9 +232,7 @@ const READABLE_SETTINGS: &[&str] = &[
     "token_ttl_seconds",
     "sign_in_failure_limit",
     "sign_in_failure_window_seconds",
-    "secrets_api_require_auth",
     "secrets_enforce_scopes",
-    "secrets_audience",
     "secrets_api_rate_limit",
     "secrets_api_page_limit",
 ];

@@ -71,7 +71,7 @@ async fn serve(
     let result = async {
         let (area, rule) = routes::route(protocol, &segments).ok_or_else(ApiError::not_found)?;
         let needs = match scopes::lookup(protocol, &method.to_string(), &segments) {
-            Lookup::Found(needs) => needs,
+            Lookup::Found(needs) => needs.with_kv_scopes(protocol, kv_scopes_enforced()),
             Lookup::NotFound => return Err(ApiError::not_found()),
             Lookup::MethodNotAllowed(allow) => return Ok(method_not_allowed(protocol, &allow)),
         };
@@ -160,6 +160,11 @@ fn method_not_allowed(protocol: Protocol, allow: &str) -> Reply {
         .headers
         .push(("allow".to_owned(), allow.as_bytes().to_vec()));
     reply
+}
+
+/// Whether KV and Vault routes enforce token scopes (`secrets_enforce_scopes`).
+fn kv_scopes_enforced() -> bool {
+    edgesafe_api_common::vault::setting("secrets_enforce_scopes", true, |_| true)
 }
 
 /// The body limit from the `max_body_bytes` setting.

@@ -49,6 +49,22 @@ impl Needs {
         }
     }
 
+    /// What a KV or Vault route needs when `secrets_enforce_scopes` is off (seed 003's
+    /// `SECRETS_ENFORCE_SCOPES=false`): any caller, whose grants the kv area still
+    /// checks. Administration (`publicapi` only) and other protocols keep their scope.
+    pub fn with_kv_scopes(self, protocol: Protocol, enforced: bool) -> Needs {
+        match self {
+            Needs::AnyOf(scopes)
+                if !enforced
+                    && matches!(protocol, Protocol::Kv | Protocol::Vault)
+                    && scopes != [SCOPE_PUBLIC_API] =>
+            {
+                Needs::Caller
+            }
+            other => other,
+        }
+    }
+
     /// The scope that names the route's purpose, for the audit trail.
     pub fn purpose(self) -> &'static str {
         match self {
@@ -548,6 +564,17 @@ mod tests {
             lookup(Kv, "PUT", &["value"]),
             Lookup::MethodNotAllowed("GET".into())
         );
+    }
+
+    #[test]
+    fn kv_scopes_can_be_turned_off_for_kv_routes_only() {
+        let write = needs(Vault, "POST", "secret/data/a").unwrap_or(Needs::Anonymous);
+        assert_eq!(write.with_kv_scopes(Vault, false), Needs::Caller);
+        assert_eq!(write.with_kv_scopes(Vault, true), write);
+        let v3 = needs(V3, "DELETE", "secrets-safe/secrets/ID").unwrap_or(Needs::Anonymous);
+        assert_eq!(v3.with_kv_scopes(V3, false), v3);
+        let audit = needs(Kv, "GET", "audit").unwrap_or(Needs::Anonymous);
+        assert_eq!(audit.with_kv_scopes(Kv, false), audit);
     }
 
     #[test]

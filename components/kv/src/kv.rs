@@ -817,3 +817,19 @@ pub fn list(act: &Act<'_>, path: &KvPath) -> Result<Vec<String>> {
     act.allow("kv.list", &place.uri(), &format!("keys={}", keys.len()))?;
     Ok(keys)
 }
+
+/// The request rate limit: at most `secrets_api_rate_limit` requests per caller and
+/// minute (600 by default; 0 turns it off), counted in the database so that every
+/// instance shares the count. Beyond it: 429 with `Retry-After` (the minute's rest).
+pub fn check_rate(ctx: &Ctx) -> Result<()> {
+    let limit = setting("secrets_api_rate_limit", 600_i64, |n| *n >= 0);
+    if limit == 0 {
+        return Ok(());
+    }
+    let window = ctx.now - ctx.now.rem_euclid(60);
+    if store::count_request(&ctx.actor(), window)? > limit {
+        let retry = u64::try_from(window + 60 - ctx.now).unwrap_or(60).max(1);
+        return Err(ApiError::rate_limited(retry));
+    }
+    Ok(())
+}

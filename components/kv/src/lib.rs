@@ -6,6 +6,8 @@
 //! A private route: only the gateway reaches it, with the caller's principal in
 //! `x-edgesafe-principal`. This file holds the entry point and the route table only.
 
+pub mod dto;
+pub mod handlers;
 pub mod kv;
 pub mod store;
 pub mod uri;
@@ -24,6 +26,9 @@ use crate::uri::KvPath;
 /// The resources of this area.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
+    /// `/api/secrets` itself and its named resources (`value`, `metadata/detail`, ...);
+    /// the secret is in the query or the body.
+    Kv(KvResource),
     /// Vault `sys/mounts`.
     VaultMounts,
     /// Vault `sys/internal/ui/mounts/<mount>/...`: the mount named.
@@ -38,10 +43,48 @@ pub enum Route {
     VaultVersions(KvPath, VersionOp),
 }
 
+/// The resources under `/api/secrets` (seed 003).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KvResource {
+    Root,
+    Value,
+    Rotate,
+    Metadata,
+    Keys,
+    MetadataDetail,
+    MetadataOwner,
+    Versions,
+    Undelete,
+    DestroyVersions,
+    Bulk,
+    Copy,
+    Move,
+    Search,
+    Events,
+    Audit,
+}
+
 /// The route of a canonical path; 404 for anything else, 400 for a bad secret path.
 pub fn route(protocol: Protocol, segments: &[&str]) -> Result<Route> {
+    use KvResource as K;
     use Route::*;
     match (protocol, segments) {
+        (Protocol::Kv, []) => Ok(Kv(K::Root)),
+        (Protocol::Kv, ["value"]) => Ok(Kv(K::Value)),
+        (Protocol::Kv, ["rotate"]) => Ok(Kv(K::Rotate)),
+        (Protocol::Kv, ["metadata"]) => Ok(Kv(K::Metadata)),
+        (Protocol::Kv, ["keys"]) => Ok(Kv(K::Keys)),
+        (Protocol::Kv, ["metadata", "detail"]) => Ok(Kv(K::MetadataDetail)),
+        (Protocol::Kv, ["metadata", "owner"]) => Ok(Kv(K::MetadataOwner)),
+        (Protocol::Kv, ["versions"]) => Ok(Kv(K::Versions)),
+        (Protocol::Kv, ["undelete"]) => Ok(Kv(K::Undelete)),
+        (Protocol::Kv, ["destroy-versions"]) => Ok(Kv(K::DestroyVersions)),
+        (Protocol::Kv, ["bulk"]) => Ok(Kv(K::Bulk)),
+        (Protocol::Kv, ["copy"]) => Ok(Kv(K::Copy)),
+        (Protocol::Kv, ["move"]) => Ok(Kv(K::Move)),
+        (Protocol::Kv, ["search"]) => Ok(Kv(K::Search)),
+        (Protocol::Kv, ["events"]) => Ok(Kv(K::Events)),
+        (Protocol::Kv, ["audit"]) => Ok(Kv(K::Audit)),
         (Protocol::Vault, ["sys", "mounts"]) => Ok(VaultMounts),
         (Protocol::Vault, ["sys", "internal", "ui", "mounts", mount, ..]) => {
             Ok(VaultMount(uri::vault_path(mount, &[], true)?.mount))
@@ -71,12 +114,33 @@ fn is(method: &Method, name: &str) -> bool {
 }
 
 async fn dispatch(route: Route, ctx: &Ctx) -> Result<Response> {
+    use handlers as h;
+    use KvResource as K;
     use Route::*;
     ctx.principal()?;
+    kv::check_rate(ctx)?;
     let m = &ctx.method;
     let write = is(m, "POST") || is(m, "PUT");
     let list = is(m, "LIST") || (is(m, "GET") && ctx.query.bool("list")? == Some(true));
     match route {
+        Kv(K::Root) if is(m, "POST") => h::post_secret(ctx),
+        Kv(K::Root) if is(m, "GET") => h::get_secret(ctx),
+        Kv(K::Root) if is(m, "DELETE") => h::delete_secret(ctx),
+        Kv(K::Value) if is(m, "GET") => h::get_value(ctx),
+        Kv(K::Rotate) if is(m, "POST") => h::post_rotate(ctx),
+        Kv(K::Metadata) if is(m, "GET") => h::get_metadata(ctx),
+        Kv(K::Keys) if is(m, "GET") => h::get_keys(ctx),
+        Kv(K::MetadataDetail) if is(m, "GET") => h::get_metadata_detail(ctx),
+        Kv(K::MetadataOwner) if is(m, "POST") => h::post_owner(ctx),
+        Kv(K::Versions) if is(m, "GET") => h::get_versions(ctx),
+        Kv(K::Undelete) if is(m, "POST") => h::post_undelete(ctx),
+        Kv(K::DestroyVersions) if is(m, "POST") => h::post_destroy_versions(ctx),
+        Kv(K::Bulk) if is(m, "POST") => h::post_bulk(ctx),
+        Kv(K::Copy) if is(m, "POST") => h::post_copy(ctx),
+        Kv(K::Move) if is(m, "POST") => h::post_move(ctx),
+        Kv(K::Search) if is(m, "GET") => h::get_search(ctx),
+        Kv(K::Events) if is(m, "GET") => h::get_events(ctx),
+        Kv(K::Audit) if is(m, "GET") => h::get_audit(ctx),
         VaultMounts if is(m, "GET") => vault::get_mounts(ctx),
         VaultMount(mount) if is(m, "GET") => vault::get_mount(ctx, &mount),
         VaultLookupSelf if is(m, "GET") => vault::get_lookup_self(ctx),
@@ -115,6 +179,22 @@ mod tests {
             mount: mount.into(),
             segments: segments.iter().map(|s| (*s).to_owned()).collect(),
         }
+    }
+
+    #[test]
+    fn routes_kv_resources() {
+        let kv = |s: &[&str]| route(Protocol::Kv, s).map_err(|e| e.status().as_u16());
+        assert_eq!(kv(&[]), Ok(Route::Kv(KvResource::Root)));
+        assert_eq!(
+            kv(&["metadata", "detail"]),
+            Ok(Route::Kv(KvResource::MetadataDetail))
+        );
+        assert_eq!(
+            kv(&["destroy-versions"]),
+            Ok(Route::Kv(KvResource::DestroyVersions))
+        );
+        assert_eq!(kv(&["whoami"]), Err(404));
+        assert_eq!(kv(&["metadata", "x"]), Err(404));
     }
 
     #[test]

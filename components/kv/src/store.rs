@@ -201,6 +201,18 @@ pub fn search(safes: &[SafeId], q: &str) -> Result<Vec<SecretRow>> {
     )
 }
 
+/// The secrets of these folders, ordered by title then id.
+pub fn secrets_in(folders: &[FolderId]) -> Result<Vec<SecretRow>> {
+    let ids: Vec<&str> = folders.iter().map(FolderId::as_str).collect();
+    secrets(
+        &format!(
+            "{SECRET_SELECT} WHERE s.folder_id IN (SELECT value FROM json_each(?1))
+             ORDER BY s.title COLLATE NOCASE, s.id"
+        ),
+        &[json_list(&ids)?],
+    )
+}
+
 /// One version's marks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VersionRow {

@@ -35,6 +35,7 @@ pub enum ErrorCode {
     TooManyRequests,
     Internal,
     Unavailable,
+    Gone,
 }
 
 impl ErrorCode {
@@ -54,6 +55,7 @@ impl ErrorCode {
             ErrorCode::TooManyRequests => ("too_many_requests", StatusCode::TOO_MANY_REQUESTS),
             ErrorCode::Internal => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
             ErrorCode::Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
+            ErrorCode::Gone => ("gone", StatusCode::GONE),
         }
     }
 
@@ -156,6 +158,12 @@ impl ApiError {
                 "too many requests from this caller; try again later",
             )
         }
+    }
+
+    /// What was asked for existed and is no more (a deleted or destroyed version);
+    /// `what` says which, e.g. `version: 3 is destroyed`.
+    pub fn gone(what: &str) -> Self {
+        Self::new(ErrorCode::Gone, what.to_owned())
     }
 
     pub fn method_not_allowed() -> Self {
@@ -264,6 +272,7 @@ mod tests {
             ApiError::too_many_requests(30),
             ApiError::internal("test"),
             ApiError::unavailable("test"),
+            ApiError::gone("version: 3 is deleted"),
         ]
     }
 
@@ -287,6 +296,7 @@ mod tests {
                 (429, "too_many_requests"),
                 (500, "internal"),
                 (503, "unavailable"),
+                (410, "gone"),
             ]
         );
     }
