@@ -92,6 +92,19 @@ impl<'a> Act<'a> {
     /// The caller acting for `purpose`: the feature permission, and the purpose's scope
     /// when the gateway could not tell it from the route (a bulk item, `destroy=true`).
     pub fn new(ctx: &'a Ctx, purpose: Purpose, via: &'static str) -> Result<Self> {
+        let act = Self::any_scope(ctx, purpose, via)?;
+        let principal = act.access.principal;
+        if scopes_enforced() && !purpose.scopes().iter().any(|s| principal.has_scope(s)) {
+            act.deny("-", "missing scope");
+            return Err(ApiError::forbidden());
+        }
+        Ok(act)
+    }
+
+    /// The caller acting for `purpose` whatever his token's scopes, for the routes every
+    /// caller may use (Vault's mount detection, which the CLI calls before any write
+    /// too); the feature permission still holds.
+    pub fn any_scope(ctx: &'a Ctx, purpose: Purpose, via: &'static str) -> Result<Self> {
         let act = Act {
             ctx,
             access: Access::new(ctx.principal()?, ctx.now),
@@ -99,11 +112,6 @@ impl<'a> Act<'a> {
             decision_id: new_id(),
             via,
         };
-        let principal = act.access.principal;
-        if scopes_enforced() && !purpose.scopes().iter().any(|s| principal.has_scope(s)) {
-            act.deny("-", "missing scope");
-            return Err(ApiError::forbidden());
-        }
         if act.access.require_feature(purpose.writes()).is_err() {
             act.deny("-", "no Secrets-Safe feature permission");
             return Err(ApiError::forbidden());

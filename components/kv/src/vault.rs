@@ -401,7 +401,7 @@ fn mount_info(id: &str, description: &str) -> Value {
 
 /// `GET sys/mounts`: every safe the caller reads, as a KV v2 mount.
 pub fn get_mounts(ctx: &Ctx) -> Result<Response> {
-    let act = Act::new(ctx, Purpose::ReadMetadata, VIA)?;
+    let act = Act::any_scope(ctx, Purpose::ReadMetadata, VIA)?;
     let view = act.access.safe_view()?;
     let ids = view.safe_ids();
     let safes = crate::store::safes(if view.all { None } else { Some(&ids) })?;
@@ -421,7 +421,7 @@ pub fn get_mounts(ctx: &Ctx) -> Result<Response> {
 
 /// `GET sys/internal/ui/mounts/<mount>/...`: how the CLI learns a mount is KV v2.
 pub fn get_mount(ctx: &Ctx, mount: &str) -> Result<Response> {
-    let act = Act::new(ctx, Purpose::ReadMetadata, VIA)?;
+    let act = Act::any_scope(ctx, Purpose::ReadMetadata, VIA)?;
     let (safe, _) = kv::mount(&act.access, mount).map_err(|e| {
         if e.status() == StatusCode::NOT_FOUND {
             // The CLI takes a 404 here for an old KV v1 server; Vault answers 403.
