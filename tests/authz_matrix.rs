@@ -211,10 +211,13 @@ const VAULT_HERS: [Want; 6] = [F, F, N, F, N, F];
 /// Vault deletes of what the caller cannot see answer like deletes of nothing: 204.
 const VAULT_DELETE: [Want; 6] = [F, F, Ok, F, Ok, F];
 
-/// The KV (`/api/secrets`) and Vault (`/v1/`) routes on alice's secret: (method, path,
-/// JSON body, needs, cells). The owner check runs for GETs as for v3.
+/// A KV or Vault row: method, path, JSON body, needs, cells.
+type KvRow = (&'static str, &'static str, Option<&'static str>, Needs, [Want; 6]);
+
+/// The KV (`/api/secrets`) and Vault (`/v1/`) routes on alice's secret. The owner check
+/// runs for GETs as for v3.
 #[rustfmt::skip]
-const KV_ROWS: &[(&str, &str, Option<&str>, Needs, [Want; 6])] = &[
+const KV_ROWS: &[KvRow] = &[
     ("GET", "/api/secrets?uri={KV}", None, Needs::Read, HERS),
     ("GET", "/api/secrets/value?uri={KV}&version=1", None, Needs::Read, HERS),
     ("GET", "/api/secrets/keys?uri={KV}", None, Needs::Metadata, HERS),
