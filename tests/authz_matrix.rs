@@ -212,7 +212,13 @@ const VAULT_HERS: [Want; 6] = [F, F, N, F, N, F];
 const VAULT_DELETE: [Want; 6] = [F, F, Ok, F, Ok, F];
 
 /// A KV or Vault row: method, path, JSON body, needs, cells.
-type KvRow = (&'static str, &'static str, Option<&'static str>, Needs, [Want; 6]);
+type KvRow = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Needs,
+    [Want; 6],
+);
 
 /// The KV (`/api/secrets`) and Vault (`/v1/`) routes on alice's secret. The owner check
 /// runs for GETs as for v3.

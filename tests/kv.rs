@@ -350,6 +350,15 @@ fn deletes_undeletes_and_destroys_versions_with_the_seed_edge_cases() {
         410
     );
 
+    // The last value is never destroyed: v3 and checkouts read it.
+    let last = admin_kv(
+        &app,
+        "POST",
+        "/destroy-versions",
+        Some(json!({"uri": uri, "versions": [2]})),
+    );
+    assert_eq!(last.status, 409, "{last:?}");
+    assert_eq!(sealed(2), 1);
     let versions = admin_kv(&app, "GET", &format!("/versions?uri={}", enc(uri)), None).json();
     assert_eq!(versions["current_version"], 2);
     assert_eq!(versions["versions"][0]["destroyed"], true);

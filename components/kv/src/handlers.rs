@@ -437,9 +437,9 @@ fn bulk_item(ctx: &Ctx, item: BulkItem) -> Result<(String, Option<i64>)> {
             .filter(|v| !v.is_null())
             .ok_or_else(|| ApiError::bad_request("value", "required, an object or a scalar"))
     };
-    let versions_of = |act: &Act<'_>, place: &Place| -> Result<Vec<i64>> {
+    // Without versions, delete and destroy take the newest (undelete needs them).
+    let versions_of = |place: &Place| -> Result<Vec<i64>> {
         if item.versions.is_empty() {
-            let _ = act;
             Ok(vec![History::of(place.existing()?)?.current()])
         } else {
             kv::versions_in("versions", &item.versions)
@@ -484,7 +484,7 @@ fn bulk_item(ctx: &Ctx, item: BulkItem) -> Result<(String, Option<i64>)> {
                     "no version number provided",
                 ));
             }
-            let versions = versions_of(&act, &place)?;
+            let versions = versions_of(&place)?;
             kv::change_versions(&act, &place, op, &versions)?;
             None
         }

@@ -704,7 +704,18 @@ pub fn change_versions(
             })?;
             Ok(())
         }
-        VersionOp::Destroy => destroy_values(act, place, secret, versions, "kv.destroy"),
+        VersionOp::Destroy => {
+            // A secret of the vault always keeps a value: v3 and checkouts read it.
+            let kept = store::versions(&secret.id)?
+                .iter()
+                .any(|v| v.destroyed_at.is_none() && !versions.contains(&v.version));
+            if !kept {
+                return Err(ApiError::conflict(
+                    "versions: would destroy the secret's last value; delete the secret instead",
+                ));
+            }
+            destroy_values(act, place, secret, versions, "kv.destroy")
+        }
     }
 }
 

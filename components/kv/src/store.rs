@@ -462,12 +462,15 @@ pub struct Commit<'a> {
 }
 
 /// The statement that makes the secret serve its newest live version to v3 (neither
-/// deleted nor destroyed; the current one stays when there is none).
+/// deleted nor destroyed), else its newest deleted one: never a destroyed one while
+/// another has a value.
 fn current_version(secret: &SecretId, now: i64, user_id: i64) -> Statement {
     statement(
         "UPDATE secrets SET current_version = coalesce(
                 (SELECT max(version) FROM secret_versions
                   WHERE secret_id = ?1 AND deleted_at IS NULL AND destroyed_at IS NULL),
+                (SELECT max(version) FROM secret_versions
+                  WHERE secret_id = ?1 AND destroyed_at IS NULL),
                 current_version),
                 modified_at = ?2, modified_by = ?3
           WHERE id = ?1",
