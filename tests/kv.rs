@@ -846,6 +846,19 @@ fn the_same_secret_is_served_by_kv_vault_and_v3() {
         json!({"token": "abc"})
     );
 
+    // And checked out through PAM v2, as any secret.
+    let checkout = app.send_json(
+        "POST",
+        &format!("/api/v2/secret/{id}/checkout"),
+        ("Authorization", ADMIN_KEY),
+        None,
+    );
+    assert_eq!(checkout.status, 200, "{checkout:?}");
+    assert_eq!(
+        serde_json::from_str::<Value>(checkout.json()["value"].as_str().unwrap()).unwrap(),
+        json!({"token": "abc"})
+    );
+
     // Written through /v1/: read through /api/secrets.
     let put = vault(
         "POST",
@@ -979,4 +992,68 @@ fn a_caller_over_the_request_rate_gets_429_with_retry_after() {
     let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry));
     assert_eq!(limited.json()["error"]["code"], "too_many_requests");
+}
+
+#[test]
+fn concurrent_writers_each_get_a_version_and_one_cas_wins() {
+    let (app, _, _) = app_with_safe("secret");
+    let uri = "openbao+kv2://secret/race/new";
+    let base = app.base();
+    let write_from_thread = |body: Value| {
+        let base = base.clone();
+        std::thread::spawn(move || {
+            let auth = format!("Bearer {ADMIN_KEY}");
+            let headers = [
+                ("Authorization", auth.as_str()),
+                ("Content-Type", "application/json"),
+            ];
+            edgesafe_tests::send(
+                &base,
+                "POST",
+                "/api/secrets",
+                &headers,
+                Some(body.to_string().as_bytes()),
+            )
+        })
+    };
+    // Six writers of a secret that does not exist yet (nor its folder).
+    let writers: Vec<_> = (0..6)
+        .map(|i| write_from_thread(json!({"uri": uri, "value": {"i": i}})))
+        .collect();
+    let mut versions: Vec<i64> = writers
+        .into_iter()
+        .map(|w| {
+            let reply = w.join().unwrap();
+            assert!(reply.status == 200 || reply.status == 201, "{reply:?}");
+            reply.json()["version"].as_i64().unwrap()
+        })
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(
+        app.count("SELECT count(*) FROM secrets WHERE title = 'new'", []),
+        1
+    );
+    // Four writers with the same check-and-set: exactly one commits.
+    let racers: Vec<_> = (0..4)
+        .map(|i| write_from_thread(json!({"uri": uri, "value": {"c": i}, "cas": 6})))
+        .collect();
+    let statuses: Vec<u16> = racers
+        .into_iter()
+        .map(|r| r.join().unwrap().status)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 400),
+        "{statuses:?}"
+    );
+    let history = admin_kv(&app, "GET", &format!("/versions?uri={}", enc(uri)), None).json();
+    assert_eq!(
+        history["current_version"], 7,
+        "the losers left no version behind"
+    );
 }

@@ -15,7 +15,7 @@
 
 use edgesafe_api_common::principal::SCOPE_PUBLIC_API;
 use edgesafe_api_common::vault::{setting, storage, AuditEvent, Decision};
-use edgesafe_api_common::{ApiError, Result};
+use edgesafe_api_common::{ApiError, ErrorCode, Result};
 use edgesafe_secrets_safe::ids::{new_id, FolderId, SafeId, SecretId};
 use edgesafe_secrets_safe::{Access, Flags};
 use serde_json::{Map, Value};
@@ -389,6 +389,7 @@ pub fn read(act: &Act<'_>, place: &Place, version: Option<i64>) -> Result<(Found
 }
 
 /// How a write changes the value.
+#[derive(Clone)]
 pub enum Change {
     /// The whole map.
     Replace(Map<String, Value>),
@@ -416,6 +417,17 @@ fn cas_mismatch() -> ApiError {
 /// Writes a new version at `path` (creating the secret and the folders of its path
 /// when needed), with check-and-set when `cas` is given or the settings require it.
 pub fn write(act: &Act<'_>, path: &KvPath, change: Change, cas: Option<i64>) -> Result<Written> {
+    match write_once(act, path, change.clone(), cas) {
+        // Another writer created the secret (or a folder of its path) meanwhile: this
+        // write is then a new version of it, as Vault would have made it.
+        Err(e) if e.code() == ErrorCode::Conflict && cas.is_none_or(|c| c != 0) => {
+            write_once(act, path, change, cas)
+        }
+        other => other,
+    }
+}
+
+fn write_once(act: &Act<'_>, path: &KvPath, change: Change, cas: Option<i64>) -> Result<Written> {
     let place = locate(act, path, true)?;
     let uri = place.uri();
     let Some(secret) = &place.secret else {
