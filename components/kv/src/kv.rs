@@ -525,6 +525,10 @@ fn write_once(act: &Act<'_>, path: &KvPath, change: Change, cas: Option<i64>) ->
         Ok(false) | Err(_) => {
             forget(&scope);
             store::release_version(&history_id);
+            if committed.is_ok() {
+                // The allow event went in with the attempt; this says it lost.
+                act.deny(&uri, "check-and-set lost to a concurrent write");
+            }
             return Err(committed.err().unwrap_or_else(cas_mismatch));
         }
     }

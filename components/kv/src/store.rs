@@ -302,10 +302,14 @@ pub struct EventRow<'a> {
 /// How many change events are kept.
 pub const EVENTS_KEPT: i64 = 1000;
 
-fn push_event(event: &EventRow<'_>, out: &mut Vec<Statement>) {
+/// `committed`: the history id of a version whose commit is in the same transaction;
+/// the event is recorded only when that version did commit.
+fn push_event(event: &EventRow<'_>, committed: Option<&str>, out: &mut Vec<Statement>) {
     out.push(statement(
         "INSERT INTO kv_events (at, safe_id, uri, operation, version, actor)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6
+          WHERE ?7 IS NULL OR EXISTS (SELECT 1 FROM secret_versions
+                                       WHERE history_id = ?7 AND destroyed_at IS NULL)",
         vec![
             event.now.into(),
             event.safe_id.into(),
@@ -313,6 +317,7 @@ fn push_event(event: &EventRow<'_>, out: &mut Vec<Statement>) {
             event.operation.into(),
             event.version.into(),
             event.actor.into(),
+            committed.into(),
         ],
     ));
     out.push(statement(
@@ -390,7 +395,7 @@ pub fn insert_secret(
         "INSERT INTO kv_metadata (secret_id, owner, updated_at) VALUES (?1, ?2, ?3)",
         vec![new.id.into(), new.owner.into(), new.now.into()],
     ));
-    push_event(&new.event, &mut out);
+    push_event(&new.event, None, &mut out);
     Db::execute_audited(out, audit).map_err(|e| {
         if e.code() == ErrorCode::Conflict {
             ApiError::conflict("uri: a secret or folder of this name was created meanwhile; retry")
@@ -480,15 +485,16 @@ fn current_version(secret: &SecretId, now: i64, user_id: i64) -> Statement {
 
 /// Commits a reserved version with its audit event. Every statement holds only while
 /// the versions below it end at `cas` (checked again here: two writers with one `cas`
-/// both reserve, only the lower commits). False when nothing was committed.
+/// both reserve, only the lower commits). False when nothing was committed; the change
+/// event is then left out too.
 pub fn commit_version(
     commit: &Commit<'_>,
     audit: &[edgesafe_api_common::vault::AuditEvent<'_>],
 ) -> Result<bool> {
-    let guard = "(?9 IS NULL OR (SELECT coalesce(max(version), 0) FROM secret_versions
-                                   WHERE secret_id = ?1 AND version < ?2) = ?9)";
-    let params = |extra: Vec<Value>| {
-        let mut p: Vec<Value> = vec![
+    let guard = "(?8 IS NULL OR (SELECT coalesce(max(version), 0) FROM secret_versions
+                                   WHERE secret_id = ?1 AND version < ?2) = ?8)";
+    let params = || -> Vec<Value> {
+        vec![
             commit.secret.into(),
             commit.version.into(),
             commit.history_id.into(),
@@ -496,35 +502,34 @@ pub fn commit_version(
             commit.now.into(),
             commit.user_id.into(),
             commit.owner.into(),
-            Value::Null,
             commit.cas.into(),
-        ];
-        p.extend(extra);
-        p
+        ]
     };
-    let mut out = vec![statement(
-        &format!(
-            "UPDATE secret_versions SET destroyed_at = NULL
-              WHERE history_id = ?3 AND secret_id = ?1 AND {guard}"
+    let mut out = vec![
+        statement(
+            &format!(
+                "UPDATE secret_versions SET destroyed_at = NULL
+                  WHERE history_id = ?3 AND secret_id = ?1 AND {guard}"
+            ),
+            params(),
         ),
-        params(vec![]),
-    )];
-    out.push(statement(
-        &format!(
-            "UPDATE secrets SET username = coalesce(?4, username), value_modified_at = ?5
-              WHERE id = ?1 AND {guard}"
+        statement(
+            &format!(
+                "UPDATE secrets SET username = coalesce(?4, username), value_modified_at = ?5
+                  WHERE id = ?1 AND {guard}"
+            ),
+            params(),
         ),
-        params(vec![]),
-    ));
-    out.push(current_version(commit.secret, commit.now, commit.user_id));
-    out.push(statement(
-        &format!(
-            "INSERT OR IGNORE INTO kv_metadata (secret_id, owner, updated_at)
-             SELECT ?1, ?7, ?5 WHERE {guard}"
+        current_version(commit.secret, commit.now, commit.user_id),
+        statement(
+            &format!(
+                "INSERT OR IGNORE INTO kv_metadata (secret_id, owner, updated_at)
+                 SELECT ?1, ?7, ?5 WHERE {guard}"
+            ),
+            params(),
         ),
-        params(vec![]),
-    ));
-    push_event(&commit.event, &mut out);
+    ];
+    push_event(&commit.event, Some(commit.history_id), &mut out);
     let outcomes = Db::execute_audited(out, audit)?;
     Ok(outcomes.first().is_some_and(|o| o.changes > 0))
 }
@@ -554,7 +559,7 @@ pub fn mark_deleted(
         vec![secret.into(), json_list(versions)?, now.into()],
     )];
     out.push(current_version(secret, now, user_id));
-    push_event(event, &mut out);
+    push_event(event, None, &mut out);
     let outcomes = Db::execute_audited(out, audit)?;
     Ok(outcomes.first().map_or(0, |o| o.changes))
 }
@@ -575,7 +580,7 @@ pub fn mark_destroyed(
         vec![secret.into(), json_list(versions)?, now.into()],
     )];
     out.push(current_version(secret, now, user_id));
-    push_event(event, &mut out);
+    push_event(event, None, &mut out);
     Db::execute_audited(out, audit)?;
     Ok(())
 }
@@ -665,7 +670,7 @@ pub fn delete_secret(
             AND (SELECT coalesce(max(version), 0) FROM secret_versions WHERE secret_id = ?1) = ?2",
         vec![secret.into(), max_version.into()],
     )];
-    push_event(event, &mut out);
+    push_event(event, None, &mut out);
     let outcomes = Db::execute_audited(out, audit)?;
     Ok(outcomes.first().is_some_and(|o| o.changes > 0))
 }
