@@ -17,7 +17,7 @@ use edgesafe_api_common::principal::SCOPE_PUBLIC_API;
 use edgesafe_api_common::vault::{setting, storage, AuditEvent, Decision};
 use edgesafe_api_common::{ApiError, ErrorCode, Result};
 use edgesafe_secrets_safe::ids::{new_id, FolderId, SafeId, SecretId};
-use edgesafe_secrets_safe::{Access, Flags};
+use edgesafe_secrets_safe::{versions, Access, Flags};
 use serde_json::{Map, Value};
 
 use crate::store::{self, Commit, EventRow, Metadata, NewSecret, SecretRow, VersionRow};
@@ -372,7 +372,7 @@ pub fn read(act: &Act<'_>, place: &Place, version: Option<i64>) -> Result<(Found
     if view.is_gone(act.ctx.now) {
         return Ok((Found::Gone(view), history));
     }
-    let sealed = storage::unseal(&store::value_scope(&secret.id, n))?
+    let sealed = storage::unseal(&versions::value_scope(&secret.id, n))?
         .ok_or_else(|| ApiError::internal("a live secret version has no sealed value"))?;
     let columns = Columns {
         kind: secret.kind,
@@ -474,7 +474,7 @@ fn write_once(act: &Act<'_>, path: &KvPath, change: Change, cas: Option<i64>) ->
     let stored = value::from_map(secret.kind, &map)?;
     let history_id = new_id();
     let now = act.ctx.now;
-    let Some(version) = store::reserve_version(
+    let Some(version) = versions::reserve(
         &secret.id,
         &history_id,
         stored.sealed.len(),
@@ -489,9 +489,9 @@ fn write_once(act: &Act<'_>, path: &KvPath, change: Change, cas: Option<i64>) ->
             ApiError::not_found()
         });
     };
-    let scope = store::value_scope(&secret.id, version);
+    let scope = versions::value_scope(&secret.id, version);
     if let Err(e) = storage::seal(&scope, &stored.sealed) {
-        store::release_version(&history_id);
+        versions::release(&history_id);
         return Err(e.into());
     }
     let actor = act.actor();
@@ -524,7 +524,7 @@ fn write_once(act: &Act<'_>, path: &KvPath, change: Change, cas: Option<i64>) ->
         Ok(true) => {}
         Ok(false) | Err(_) => {
             forget(&scope);
-            store::release_version(&history_id);
+            versions::release(&history_id);
             if committed.is_ok() {
                 // The allow event went in with the attempt; this says it lost.
                 act.deny(&uri, "check-and-set lost to a concurrent write");
@@ -556,7 +556,7 @@ fn create(act: &Act<'_>, place: &Place, map: &Map<String, Value>) -> Result<Writ
         .ok_or_else(|| ApiError::bad_request("uri", "path is empty: name a secret"))?;
     let stored = value::from_map(Kind::Text, map)?;
     let id = SecretId::new(new_id());
-    let scope = store::value_scope(&id, 1);
+    let scope = versions::value_scope(&id, 1);
     storage::seal(&scope, &stored.sealed)?;
     let new_folders: Vec<(FolderId, String)> = place
         .missing
@@ -648,7 +648,7 @@ fn destroy_values(
         )
     })?;
     for version in versions {
-        storage::forget(&store::value_scope(&secret.id, *version))?;
+        storage::forget(&versions::value_scope(&secret.id, *version))?;
     }
     Ok(())
 }
@@ -744,7 +744,7 @@ pub fn delete_all(act: &Act<'_>, place: &Place) -> Result<()> {
     let uri = place.uri();
     let note = format!("secret=secret:{}; all versions", secret.id);
     for _ in 0..3 {
-        let max = store::max_version(&secret.id)?;
+        let max = versions::max_version(&secret.id)?;
         let deleted = act.with_event("kv.destroy", &uri, &note, |audit| {
             store::delete_secret(
                 &secret.id,
@@ -762,7 +762,7 @@ pub fn delete_all(act: &Act<'_>, place: &Place) -> Result<()> {
         })?;
         if deleted {
             for version in 1..=max {
-                forget(&store::value_scope(&secret.id, version));
+                forget(&versions::value_scope(&secret.id, version));
             }
             return Ok(());
         }

@@ -3,7 +3,8 @@
 //! `secret_versions` (the secrets area's tables, written the same way: a version is
 //! reserved, its value sealed, then committed); Vault's settings live in `kv_metadata`.
 //!
-//! Values never pass through here: they are sealed at [`value_scope`].
+//! Values never pass through here: they are sealed at
+//! `edgesafe_secrets_safe::versions::value_scope`, and versions are reserved there too.
 
 use edgesafe_api_common::vault::{statement, Db, Row, Statement, Value};
 use edgesafe_api_common::{ApiError, ErrorCode, Result};
@@ -11,11 +12,6 @@ use edgesafe_secrets_safe::ids::{FolderId, SafeId, SecretId};
 use serde_json::Map;
 
 use crate::value::Kind;
-
-/// The vault scope of one version of a secret's value (the secrets area's scope).
-pub fn value_scope(secret: &SecretId, version: i64) -> String {
-    format!("secret/{secret}/v/{version}")
-}
 
 /// A JSON array for `json_each(?n)`.
 fn json_list<T: serde::Serialize>(items: &[T]) -> Result<Value> {
@@ -406,51 +402,6 @@ pub fn insert_secret(
     Ok(())
 }
 
-/// Reserves the next version of a secret for a value about to be sealed, as the
-/// secrets area does: inserted marked destroyed until [`commit_version`]. `None` when
-/// the secret is gone or, with `cas`, its newest version is not `cas`.
-pub fn reserve_version(
-    secret: &SecretId,
-    history_id: &str,
-    bytes: usize,
-    user_id: i64,
-    now: i64,
-    cas: Option<i64>,
-) -> Result<Option<i64>> {
-    Db::execute(vec![statement(
-        "INSERT INTO secret_versions (secret_id, version, history_id, size, created_at,
-                                      created_by, destroyed_at)
-         SELECT ?1, coalesce(max(version), 0) + 1, ?2, ?3, ?4, ?5, ?4
-           FROM secret_versions WHERE secret_id = ?1
-         HAVING EXISTS (SELECT 1 FROM secrets WHERE id = ?1)
-            AND (?6 IS NULL OR coalesce(max(version), 0) = ?6)",
-        vec![
-            secret.into(),
-            history_id.into(),
-            size(bytes).into(),
-            now.into(),
-            user_id.into(),
-            cas.into(),
-        ],
-    )])?;
-    let rows = Db::query(
-        "SELECT version FROM secret_versions WHERE history_id = ?1",
-        &[history_id.into()],
-    )?;
-    rows.first().map(|r| r.i64("version")).transpose()
-}
-
-/// Drops a reserved version whose value never made it (best effort).
-pub fn release_version(history_id: &str) {
-    let released = Db::execute(vec![statement(
-        "DELETE FROM secret_versions WHERE history_id = ?1 AND destroyed_at IS NOT NULL",
-        vec![history_id.into()],
-    )]);
-    if let Err(e) = released {
-        eprintln!("could not release a reserved secret version: {e}");
-    }
-}
-
 /// The committing of a reserved version.
 pub struct Commit<'a> {
     pub secret: &'a SecretId,
@@ -646,15 +597,6 @@ pub fn set_owner(
         audit,
     )?;
     Ok(())
-}
-
-/// The highest version a secret has reserved, committed or not.
-pub fn max_version(secret: &SecretId) -> Result<i64> {
-    let rows = Db::query(
-        "SELECT coalesce(max(version), 0) AS max FROM secret_versions WHERE secret_id = ?1",
-        &[secret.into()],
-    )?;
-    rows.first().map_or(Ok(0), |r| r.i64("max"))
 }
 
 /// Deletes a secret with all its versions and metadata, provided no version was

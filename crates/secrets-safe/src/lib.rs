@@ -10,6 +10,7 @@ pub mod favorite;
 pub mod folders;
 pub mod ids;
 pub mod permissions;
+pub mod versions;
 
 pub use access::{feature_access, Access, FEATURE};
 pub use favorite::FavoriteIn;
