@@ -106,6 +106,9 @@ fn writes_and_reads_versions_and_fragments_through_canonical_uris() {
         None,
     );
     assert_eq!(read.json(), json!({"token": "t2", "user": "svc"}));
+    // As the seed writes it, unencoded: the `+` arrives as a space.
+    let raw = admin_kv(&app, "GET", "?uri=openbao+kv2://secret/app/api", None);
+    assert_eq!(raw.json(), json!({"token": "t2", "user": "svc"}));
     let one = admin_kv(
         &app,
         "GET",

@@ -138,7 +138,10 @@ fn split_scheme(uri: &str) -> Result<&str> {
             "must be <provider>+kv2://<mount>/<path>",
         ));
     };
-    if !SCHEMES.contains(&scheme) {
+    // In a query string an unencoded `+` arrives as a space (`?uri=openbao+kv2://...`,
+    // as the seed writes it): the scheme has no other use for one.
+    let scheme = scheme.replace(' ', "+");
+    if !SCHEMES.contains(&scheme.as_str()) {
         return Err(ApiError::bad_request(
             "uri",
             "scheme must be openbao+kv2 or edgesafe+kv2",
@@ -317,6 +320,15 @@ mod tests {
             err(parse_secret("openbao+kv2://s/a#k")),
             "uri: fragment is not allowed here: name the whole secret"
         );
+    }
+
+    #[test]
+    fn a_plus_decoded_as_a_space_in_a_query_still_names_the_scheme() {
+        assert_eq!(
+            parse("openbao kv2://secret/a").unwrap().path.uri(),
+            "openbao+kv2://secret/a"
+        );
+        assert!(parse("openbao  kv2://secret/a").is_err());
     }
 
     #[test]
