@@ -1060,3 +1060,68 @@ fn concurrent_writers_each_get_a_version_and_one_cas_wins() {
         "the losers left no version behind"
     );
 }
+
+#[test]
+fn vault_settings_require_cas_and_delete_old_versions_after_their_time() {
+    let (app, _, _) = app_with_safe("secret");
+    let vault = |method: &str, path: &str, body: Option<Value>| {
+        app.send_json(
+            method,
+            &format!("/v1/secret/{path}"),
+            ("X-Vault-Token", ADMIN_KEY),
+            body,
+        )
+    };
+    assert_eq!(
+        vault("POST", "data/s", Some(json!({"data": {"v": "1"}}))).status,
+        200
+    );
+    let settings = json!({"cas_required": true, "delete_version_after": "1m30s"});
+    assert_eq!(vault("POST", "metadata/s", Some(settings)).status, 204);
+    let meta = vault("GET", "metadata/s", None).json();
+    assert_eq!(meta["data"]["delete_version_after"], "1m30s");
+    assert_eq!(meta["data"]["cas_required"], true);
+    let no_cas = vault("POST", "data/s", Some(json!({"data": {"v": "2"}})));
+    assert_eq!(no_cas.status, 400);
+    assert_eq!(
+        no_cas.json(),
+        json!({"errors": ["options.cas: check-and-set parameter required for this call"]})
+    );
+    assert_eq!(
+        vault(
+            "POST",
+            "data/s",
+            Some(json!({"data": {"v": "2"}, "options": {"cas": 1}}))
+        )
+        .status,
+        200
+    );
+    let bad = vault(
+        "POST",
+        "metadata/s",
+        Some(json!({"delete_version_after": "soon"})),
+    );
+    assert_eq!(bad.status, 400);
+
+    // Versions count as deleted once older than delete_version_after; no job runs.
+    assert_eq!(vault("GET", "data/s", None).status, 200);
+    app.advance_clock(std::time::Duration::from_secs(91));
+    let expired = vault("GET", "data/s", None);
+    assert_eq!(expired.status, 404, "{expired:?}");
+    assert_ne!(expired.json()["data"]["metadata"]["deletion_time"], "");
+    assert_eq!(value(&app, ADMIN_KEY, "openbao+kv2://secret/s").status, 410);
+    // A new version lives its own 90 seconds.
+    assert_eq!(
+        vault(
+            "POST",
+            "data/s",
+            Some(json!({"data": {"v": "3"}, "options": {"cas": 2}}))
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        vault("GET", "data/s", None).json()["data"]["data"],
+        json!({"v": "3"})
+    );
+}
