@@ -232,6 +232,64 @@ const OTHER_ROWS: &[(&str, &str, Needs, [Want; 6])] = &[
     ("POST", "/api/v2/secret/{S}/mark_safe", Needs::Write, HERS),
 ];
 
+/// Alice's text secret `db` in folder `Inner` of her safe `Alice`, as a KV URI
+/// (percent-encoded for a query) and as a Vault path.
+const KV_URI: &str = "openbao%2Bkv2%3A%2F%2FAlice%2FInner%2Fdb";
+const KV_WRITE: &str = r#"{"uri": "openbao+kv2://Alice/Inner/db", "value": "x-{COL}"}"#;
+const KV_VERSIONS: &str = r#"{"uri": "openbao+kv2://Alice/Inner/db", "versions": [1]}"#;
+const KV_COPY: &str =
+    r#"{"from": "openbao+kv2://Alice/Inner/db", "to": "openbao+kv2://Bob/c-{COL}"}"#;
+/// Vault: no 401, a missing or refused credential is 403.
+const VAULT_HERS: [Want; 6] = [F, F, N, F, N, F];
+/// Vault deletes of what the caller cannot see answer like deletes of nothing: 204.
+const VAULT_DELETE: [Want; 6] = [F, F, Ok, F, Ok, F];
+
+/// A KV or Vault row: method, path, JSON body, needs, cells.
+type KvRow = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Needs,
+    [Want; 6],
+);
+
+/// The KV (`/api/secrets`) and Vault (`/v1/`) routes on alice's secret. The owner check
+/// runs for GETs as for v3.
+#[rustfmt::skip]
+const KV_ROWS: &[KvRow] = &[
+    ("GET", "/api/secrets?uri={KV}", None, Needs::Read, HERS),
+    ("GET", "/api/secrets/value?uri={KV}&version=1", None, Needs::Read, HERS),
+    ("GET", "/api/secrets/keys?uri={KV}", None, Needs::Metadata, HERS),
+    ("GET", "/api/secrets/metadata/detail?uri={KV}", None, Needs::Metadata, HERS),
+    ("GET", "/api/secrets/versions?uri={KV}", None, Needs::Metadata, HERS),
+    ("GET", "/api/secrets/metadata?prefix=openbao%2Bkv2%3A%2F%2FAlice", None, Needs::Metadata, HERS),
+    ("GET", "/api/secrets/search?q=db", None, Needs::Metadata, LIST),
+    ("GET", "/api/secrets/events", None, Needs::Metadata, LIST),
+    ("GET", "/api/secrets/audit", None, Needs::Admin, ADMIN_ONLY),
+    ("POST", "/api/secrets", Some(KV_WRITE), Needs::Write, HERS),
+    ("POST", "/api/secrets/rotate", Some(KV_WRITE), Needs::Write, HERS),
+    ("POST", "/api/secrets/metadata/owner", Some(r#"{"uri": "openbao+kv2://Alice/Inner/db", "owner": "{COL}"}"#), Needs::SetOwner, HERS),
+    ("POST", "/api/secrets/undelete", Some(KV_VERSIONS), Needs::Delete, HERS),
+    ("POST", "/api/secrets/destroy-versions", Some(KV_VERSIONS), Needs::Delete, HERS),
+    ("POST", "/api/secrets/copy", Some(KV_COPY), Needs::Write, HERS),
+    ("POST", "/api/secrets/move", Some(KV_COPY), Needs::Write, HERS),
+    ("POST", "/api/secrets/bulk", Some(r#"{"operations": [{"op": "delete", "uri": "openbao+kv2://Alice/Inner/db"}]}"#), Needs::Caller, CALLER),
+    ("DELETE", "/api/secrets?uri={KV}", None, Needs::Delete, HERS),
+    ("GET", "/v1/Alice/data/Inner/db", None, Needs::Read, VAULT_HERS),
+    ("GET", "/v1/Alice/metadata/Inner/db", None, Needs::Metadata, VAULT_HERS),
+    ("LIST", "/v1/Alice/metadata/Inner", None, Needs::Metadata, VAULT_HERS),
+    ("GET", "/v1/sys/mounts", None, Needs::Caller, [F, Ok, Hidden, F, Hidden, F]),
+    ("GET", "/v1/sys/internal/ui/mounts/Alice/Inner/db", None, Needs::Caller, [F, Ok, F, F, F, F]),
+    ("GET", "/v1/auth/token/lookup-self", None, Needs::Caller, [F, Ok, Ok, Ok, Ok, F]),
+    ("POST", "/v1/Alice/data/Inner/db", Some(r#"{"data": {"k": "{COL}"}}"#), Needs::Write, VAULT_HERS),
+    ("POST", "/v1/Alice/metadata/Inner/db", Some(r#"{"max_versions": 3}"#), Needs::Write, VAULT_HERS),
+    ("POST", "/v1/Alice/undelete/Inner/db", Some(r#"{"versions": [1]}"#), Needs::Delete, VAULT_DELETE),
+    ("POST", "/v1/Alice/destroy/Inner/db", Some(r#"{"versions": [1]}"#), Needs::Delete, VAULT_DELETE),
+    ("POST", "/v1/Alice/delete/Inner/db", Some(r#"{"versions": [1]}"#), Needs::Delete, VAULT_DELETE),
+    ("DELETE", "/v1/Alice/data/Inner/db", None, Needs::Delete, VAULT_DELETE),
+    ("DELETE", "/v1/Alice/metadata/Inner/db", None, Needs::Delete, VAULT_DELETE),
+];
+
 const BOUNDARY: &str = "matrix-boundary";
 
 fn file_body() -> Vec<u8> {
@@ -428,6 +486,7 @@ fn world() -> World {
         ("{CV}", first_version(&totp)),
         ("{C}", account.clone()),
         ("{R}", request.to_string()),
+        ("{KV}", KV_URI.to_string()),
     ];
     World {
         app,
@@ -444,6 +503,7 @@ fn world() -> World {
             totp,
             account,
             "alice-value-2".into(),
+            "openbao+kv2://Alice".into(),
         ],
     }
 }
@@ -533,6 +593,7 @@ enum Shape {
     OAuth,
     V2,
     Kv,
+    Vault,
 }
 
 impl Shape {
@@ -549,6 +610,8 @@ impl Shape {
             Shape::OAuth => body["error"].is_string(),
             Shape::V2 => body["result"] == "error" && body["code"] == code,
             Shape::Kv => body["error"]["code"] == code,
+            Shape::Vault if status == 404 => body == json!({"errors": []}),
+            Shape::Vault => body == json!({"errors": ["permission denied"]}),
         };
         (!ok).then(|| format!("not the protocol's error shape: {body}"))
     }
@@ -601,6 +664,44 @@ fn every_route_answers_every_kind_of_caller_as_the_matrix_says() {
                 auth.iter().map(|a| ("Authorization", a.as_str())).collect();
             let path = world.fill(path, name);
             let reply = world.app.send(method, &path, &headers, None);
+            cells += 1;
+            if let Some(problem) = world.check(&reply, *want, shape) {
+                failures.push(format!(
+                    "{method} {path} [{name}]: {problem}; got {reply:?}"
+                ));
+            }
+        }
+    }
+    for (method, path, body, needs, wants) in KV_ROWS {
+        let vault = path.starts_with("/v1/");
+        let shape = if vault { Shape::Vault } else { Shape::Kv };
+        let call = |caller: Option<&Caller>, column: &str| {
+            let auth = caller.map(|c| {
+                if vault {
+                    ("X-Vault-Token", c.key.clone())
+                } else {
+                    ("Authorization", format!("Bearer {}", c.key))
+                }
+            });
+            let mut headers: Vec<(&str, &str)> =
+                auth.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            if body.is_some() {
+                headers.push(("Content-Type", "application/json"));
+            }
+            let body = body.map(|b| world.fill(b, column).into_bytes());
+            world
+                .app
+                .send(method, &world.fill(path, column), &headers, body.as_deref())
+        };
+        if *method == "GET" && *needs != Needs::Admin {
+            let reply = call(Some(&world.alice), "owner");
+            if !(200..300).contains(&reply.status) {
+                failures.push(format!("{method} {path} owner: {reply:?}"));
+            }
+        }
+        for (column, want) in wants.iter().enumerate() {
+            let name = COLUMNS[column];
+            let reply = call(world.caller(column, *needs), name);
             cells += 1;
             if let Some(problem) = world.check(&reply, *want, shape) {
                 failures.push(format!(

@@ -11,7 +11,7 @@ fn component_unit_tests_pass() {
     let mut cargo = Command::new(env!("CARGO"));
     cargo.args(["test", "--release", "--lib"]);
     for component in [
-        "core", "gateway", "identity", "folders", "secrets", "safes", "checkout", "audit",
+        "core", "gateway", "identity", "folders", "secrets", "safes", "checkout", "audit", "kv",
     ] {
         cargo.args(["-p", &format!("edgesafe-{component}")]);
     }
@@ -34,7 +34,7 @@ fn component_unit_tests_pass() {
 fn only_the_core_imports_spin_host_interfaces() {
     edgesafe_tests::build_components();
     for component in [
-        "gateway", "identity", "folders", "secrets", "safes", "checkout", "audit", "core",
+        "gateway", "identity", "folders", "secrets", "safes", "checkout", "audit", "kv", "core",
     ] {
         let path = root().join(format!(
             "target/wasm32-wasip2/release/edgesafe_{component}.wasm"

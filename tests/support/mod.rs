@@ -46,6 +46,8 @@ pub fn build_components() {
                 "-p",
                 "edgesafe-audit",
                 "-p",
+                "edgesafe-kv",
+                "-p",
                 "edgesafe-probe",
                 "-p",
                 "edgesafe-vault-probe",

@@ -67,6 +67,9 @@ const PASSWORD_RULES: &str = "password_rules";
 const SECRET_ACCESS: &str = "secret_access";
 const SAFE_CHECKOUT_SETTINGS: &str = "safe_checkout_settings";
 const CHECKOUT_REQUESTS: &str = "checkout_requests";
+const KV_METADATA: &str = "kv_metadata";
+const KV_EVENTS: &str = "kv_events";
+const KV_REQUEST_COUNTS: &str = "kv_request_counts";
 
 /// Tables only the core reaches, listed so that [`check_sql`] knows them as tables.
 const CORE_ONLY: &[&str] = &[
@@ -170,6 +173,27 @@ static GRANTS: &[Grant] = &[
         ],
         &["secret/"],
     ),
+    // Versioned KV and Vault KV v2: the same secrets as the secrets area, addressed by
+    // path, so it creates the folders of a path, writes secrets and their versions
+    // and seals their values; its own settings, events and rate counts; reads the
+    // trail for `/api/secrets/audit` (administrators).
+    Grant {
+        reads_audit: true,
+        ..grant(
+            "kv",
+            &[DIRECTORY, SECRETS_SAFE],
+            &[
+                FOLDERS,
+                SECRETS,
+                SECRET_VERSIONS,
+                SECRET_OWNERS,
+                KV_METADATA,
+                KV_EVENTS,
+                KV_REQUEST_COUNTS,
+            ],
+            &["secret/"],
+        )
+    },
     // Reads the audit trail for auditors; resolves user names.
     Grant {
         reads_audit: true,
@@ -290,7 +314,7 @@ mod tests {
     #[test]
     fn no_area_reaches_the_audit_trail_or_sqlite_internals() {
         for name in [
-            "gateway", "identity", "folders", "secrets", "safes", "checkout", "probe",
+            "gateway", "identity", "folders", "secrets", "safes", "checkout", "kv", "probe",
         ] {
             for sql in [
                 "DELETE FROM audit_events WHERE seq > 3",
@@ -344,6 +368,10 @@ mod tests {
         assert!(g("folders").check_scope("secret/1/v/2").is_err());
         assert!(g("checkout").check_scope("secret/1/v/2").is_ok());
         assert!(g("checkout").check_scope("system/keyring").is_err());
+        assert!(g("kv").check_scope("secret/1/v/2").is_ok());
+        assert!(g("kv").check_scope("system/keyring").is_err());
+        assert!(g("kv").check_sql("UPDATE users SET is_admin = 1").is_err());
+        assert!(g("kv").check_sql("DELETE FROM safe_permissions").is_err());
     }
 
     #[test]

@@ -232,6 +232,9 @@ const READABLE_SETTINGS: &[&str] = &[
     "token_ttl_seconds",
     "sign_in_failure_limit",
     "sign_in_failure_window_seconds",
+    "secrets_enforce_scopes",
+    "secrets_api_rate_limit",
+    "secrets_api_page_limit",
 ];
 
 impl wit_settings::Guest for Core {

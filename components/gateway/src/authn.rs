@@ -28,11 +28,13 @@ const MAX_TOKEN_LEN: usize = 512;
 pub struct Presented {
     pub authorization: Option<String>,
     pub session_cookie: Option<String>,
+    /// `X-Vault-Token`, which Vault clients send instead of `Authorization`.
+    pub vault_token: Option<String>,
 }
 
 impl Presented {
     pub fn presents_credentials(&self) -> bool {
-        self.authorization.is_some() || self.session_cookie.is_some()
+        self.authorization.is_some() || self.session_cookie.is_some() || self.vault_token.is_some()
     }
 }
 
@@ -199,16 +201,24 @@ pub fn authenticate(
         },
         AuthRule::KvBearer => match authorization {
             None => Err(Failure::denied(MISSING)),
-            Some(Some(Authorization::Bearer(t))) => {
-                let digest = digest_of(&t)?;
-                match by_session_digest(digest.clone(), Some("bearer"), now) {
-                    Err(Failure::Denied { .. }) => by_api_key_digest(&digest, None, now),
-                    other => other,
-                }
-                .map(Some)
-            }
+            Some(Some(Authorization::Bearer(t))) => token_or_key(&t, now).map(Some),
             Some(_) => Err(Failure::denied("unsupported authorization scheme")),
         },
+        AuthRule::VaultToken => match (&presented.vault_token, authorization) {
+            (Some(token), _) => token_or_key(token.trim(), now).map(Some),
+            (None, Some(Some(Authorization::Bearer(t)))) => token_or_key(&t, now).map(Some),
+            (None, None) => Err(Failure::denied(MISSING)),
+            (None, Some(_)) => Err(Failure::denied("unsupported authorization scheme")),
+        },
+    }
+}
+
+/// A bearer access token, or else an API key (KV and Vault clients send either).
+fn token_or_key(token: &str, now: i64) -> Result<Principal, Failure> {
+    let digest = digest_of(token)?;
+    match by_session_digest(digest.clone(), Some("bearer"), now) {
+        Err(Failure::Denied { .. }) => by_api_key_digest(&digest, None, now),
+        other => other,
     }
 }
 
@@ -505,12 +515,13 @@ mod tests {
             AuthRule::V3CookieOrHeader,
             AuthRule::V2Token,
             AuthRule::KvBearer,
+            AuthRule::VaultToken,
         ] {
             assert_eq!(status(authenticate(rule, &none, 0)), Some(401));
         }
         let basic = Presented {
             authorization: Some("Basic dXNlcjpwYXNz".into()),
-            session_cookie: None,
+            ..Presented::default()
         };
         assert_eq!(
             status(authenticate(AuthRule::V3Header, &basic, 0)),
@@ -518,10 +529,14 @@ mod tests {
         );
         let bare = Presented {
             authorization: Some("abc".into()),
-            session_cookie: None,
+            ..Presented::default()
         };
         assert_eq!(
             status(authenticate(AuthRule::KvBearer, &bare, 0)),
+            Some(401)
+        );
+        assert_eq!(
+            status(authenticate(AuthRule::VaultToken, &bare, 0)),
             Some(401)
         );
         assert!(matches!(

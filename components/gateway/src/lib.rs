@@ -75,7 +75,7 @@ async fn serve(
         }
         let (area, rule) = routes::route(protocol, &segments).ok_or_else(ApiError::not_found)?;
         let needs = match scopes::lookup(protocol, &method.to_string(), &segments) {
-            Lookup::Found(needs) => needs,
+            Lookup::Found(needs) => needs.with_kv_scopes(protocol, kv_scopes_enforced()),
             Lookup::NotFound => return Err(ApiError::not_found()),
             Lookup::MethodNotAllowed(allow) => return Ok(method_not_allowed(protocol, &allow)),
         };
@@ -97,6 +97,7 @@ async fn serve(
         let presented = Presented {
             authorization: header("authorization").into_iter().next(),
             session_cookie: authn::session_cookie(header("cookie").iter().map(String::as_str)),
+            vault_token: header("x-vault-token").into_iter().next(),
         };
         let client_addr = header("spin-client-addr").into_iter().next();
         let now = time::now_unix();
@@ -174,6 +175,11 @@ fn method_not_allowed(protocol: Protocol, allow: &str) -> Reply {
         .headers
         .push(("allow".to_owned(), allow.as_bytes().to_vec()));
     reply
+}
+
+/// Whether KV and Vault routes enforce token scopes (`secrets_enforce_scopes`).
+fn kv_scopes_enforced() -> bool {
+    edgesafe_api_common::vault::setting("secrets_enforce_scopes", true, |_| true)
 }
 
 /// The body limit from the `max_body_bytes` setting.

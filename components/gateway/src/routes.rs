@@ -13,6 +13,7 @@ pub enum Area {
     Safes,
     Audit,
     Checkout,
+    Kv,
 }
 
 impl Area {
@@ -25,6 +26,7 @@ impl Area {
             Area::Safes => "safes.spin.internal",
             Area::Audit => "audit.spin.internal",
             Area::Checkout => "checkout.spin.internal",
+            Area::Kv => "kv.spin.internal",
         }
     }
 }
@@ -45,11 +47,18 @@ pub enum AuthRule {
     V2Token,
     /// KV: `Authorization: Bearer <token>` (an access token or an API key).
     KvBearer,
+    /// Vault: `X-Vault-Token: <token>` (an access token or an API key), or the KV
+    /// bearer header.
+    VaultToken,
 }
 
 /// Where a request goes and how it authenticates; `None` is a 404.
 pub fn route(protocol: Protocol, segments: &[&str]) -> Option<(Area, AuthRule)> {
-    let first = *segments.first()?;
+    // `/api/secrets` itself is the KV collection; the other roots name nothing.
+    let first = match (protocol, segments.first()) {
+        (Protocol::Kv, None) => "",
+        (_, first) => *first?,
+    };
     let area = match (protocol, first) {
         (Protocol::V3, "auth" | "users" | "usergroups" | "permissions" | "configuration") => {
             Area::Identity
@@ -70,6 +79,7 @@ pub fn route(protocol: Protocol, segments: &[&str]) -> Option<(Area, AuthRule)> 
         // Password Safe's managed-account checkout, on the same engine.
         (Protocol::V3, "managedaccounts" | "requests" | "credentials") => Area::Checkout,
         (Protocol::Kv, "whoami") => Area::Identity,
+        (Protocol::Kv | Protocol::Vault, _) => Area::Kv,
         _ => return None,
     };
     let rule = match protocol {
@@ -80,6 +90,7 @@ pub fn route(protocol: Protocol, segments: &[&str]) -> Option<(Area, AuthRule)> 
         },
         Protocol::V2 => AuthRule::V2Token,
         Protocol::Kv => AuthRule::KvBearer,
+        Protocol::Vault => AuthRule::VaultToken,
     };
     Some((area, rule))
 }
@@ -192,12 +203,28 @@ mod tests {
     }
 
     #[test]
+    fn routes_kv_and_vault_paths() {
+        assert_eq!(
+            route(Protocol::Kv, &["value"]),
+            Some((Area::Kv, AuthRule::KvBearer))
+        );
+        assert_eq!(
+            route(Protocol::Vault, &["secret", "data", "App"]),
+            Some((Area::Kv, AuthRule::VaultToken))
+        );
+        assert_eq!(
+            route(Protocol::Vault, &["sys", "mounts"]),
+            Some((Area::Kv, AuthRule::VaultToken))
+        );
+    }
+
+    #[test]
     fn unknown_paths_have_no_route() {
         assert_eq!(route(Protocol::V3, &[]), None);
         assert_eq!(route(Protocol::V3, &["secrets-safe"]), None);
         assert_eq!(route(Protocol::V3, &["secrets-safe", "other"]), None);
         assert_eq!(route(Protocol::V2, &["users"]), None);
-        assert_eq!(route(Protocol::Kv, &[]), None);
-        assert_eq!(route(Protocol::Kv, &["session"]), None);
+        assert_eq!(route(Protocol::V2, &[]), None);
+        assert_eq!(route(Protocol::Vault, &[]), None);
     }
 }

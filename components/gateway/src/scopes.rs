@@ -17,6 +17,11 @@
 //! - Routes about the caller's own credentials (sign-in, sign-out, version, v2 session,
 //!   KV whoami) take any authenticated caller; the token endpoint is anonymous (the
 //!   identity area checks the client secret).
+//! - Versioned KV (`/api/secrets`) and Vault (`/v1/`) routes take the scope of their
+//!   purpose as in seed 003 (`secrets.read`, `.write`, `.delete`, `.destroy`,
+//!   `.rotate`, `.read_metadata`, `.set_owner`) or `publicapi`, as v3 does over the same
+//!   vault. Routes whose purpose depends on the body (bulk) or on a query parameter
+//!   (`destroy=true`) are checked again by the kv area for that purpose.
 
 use edgesafe_api_common::principal::SCOPE_PUBLIC_API;
 use edgesafe_api_common::{Principal, Protocol};
@@ -44,6 +49,22 @@ impl Needs {
         }
     }
 
+    /// What a KV or Vault route needs when `secrets_enforce_scopes` is off (seed 003's
+    /// `SECRETS_ENFORCE_SCOPES=false`): any caller, whose grants the kv area still
+    /// checks. Administration (`publicapi` only) and other protocols keep their scope.
+    pub fn with_kv_scopes(self, protocol: Protocol, enforced: bool) -> Needs {
+        match self {
+            Needs::AnyOf(scopes)
+                if !enforced
+                    && matches!(protocol, Protocol::Kv | Protocol::Vault)
+                    && scopes != [SCOPE_PUBLIC_API] =>
+            {
+                Needs::Caller
+            }
+            other => other,
+        }
+    }
+
     /// The scope that names the route's purpose, for the audit trail.
     pub fn purpose(self) -> &'static str {
         match self {
@@ -58,6 +79,8 @@ const METADATA: Needs = Needs::AnyOf(&["secrets.read_metadata", "secrets.read", 
 const WRITE: Needs = Needs::AnyOf(&["secrets.write", SCOPE_PUBLIC_API]);
 const DELETE: Needs = Needs::AnyOf(&["secrets.delete", SCOPE_PUBLIC_API]);
 const SET_OWNER: Needs = Needs::AnyOf(&["secrets.set_owner", SCOPE_PUBLIC_API]);
+const DESTROY: Needs = Needs::AnyOf(&["secrets.destroy", SCOPE_PUBLIC_API]);
+const ROTATE: Needs = Needs::AnyOf(&["secrets.rotate", SCOPE_PUBLIC_API]);
 const ADMIN: Needs = Needs::AnyOf(&[SCOPE_PUBLIC_API]);
 
 struct Row {
@@ -77,10 +100,11 @@ const fn row(protocol: Protocol, method: &'static str, pattern: &'static str, ne
     }
 }
 
-use Protocol::{Kv, V2, V3};
+use Protocol::{Kv, Vault, V2, V3};
 
 /// Literal segments come before a `*` in the same position (`secrets/move` before
-/// `secrets/*`): the first matching row for the method wins.
+/// `secrets/*`): the first matching row for the method wins. `**` matches one or more
+/// segments (a Vault secret path); the empty pattern is the protocol's root.
 #[rustfmt::skip]
 const ROWS: &[Row] = &[
     // Sign-in and the caller's own session.
@@ -199,6 +223,50 @@ const ROWS: &[Row] = &[
     row(V3, "GET", "credentials/*", READ),
     // Versioned KV.
     row(Kv, "GET", "whoami", Needs::Caller),
+    row(Kv, "POST", "", WRITE),
+    row(Kv, "GET", "", READ),
+    // `destroy=true` needs secrets.destroy too, checked by the kv area.
+    row(Kv, "DELETE", "", DELETE),
+    row(Kv, "GET", "value", READ),
+    row(Kv, "POST", "rotate", ROTATE),
+    row(Kv, "GET", "metadata", METADATA),
+    row(Kv, "GET", "keys", METADATA),
+    row(Kv, "GET", "metadata/detail", METADATA),
+    row(Kv, "POST", "metadata/owner", SET_OWNER),
+    row(Kv, "GET", "versions", METADATA),
+    row(Kv, "POST", "undelete", DELETE),
+    row(Kv, "POST", "destroy-versions", DESTROY),
+    // Each item is checked by the kv area for its own operation's scope.
+    row(Kv, "POST", "bulk", Needs::Caller),
+    // Read on the source is checked by the kv area (secrets.read), write here.
+    row(Kv, "POST", "copy", WRITE),
+    row(Kv, "POST", "move", WRITE),
+    row(Kv, "GET", "search", METADATA),
+    row(Kv, "GET", "events", METADATA),
+    row(Kv, "GET", "audit", ADMIN),
+    // Vault KV v2 (`/v1/`). Mount detection and the token's own lookup first: a safe
+    // named `sys` or `auth` is not reachable here.
+    row(Vault, "GET", "sys/mounts", Needs::Caller),
+    row(Vault, "GET", "sys/internal/ui/mounts/**", Needs::Caller),
+    row(Vault, "GET", "auth/token/lookup-self", Needs::Caller),
+    row(Vault, "GET", "*/data/**", READ),
+    row(Vault, "POST", "*/data/**", WRITE),
+    row(Vault, "PUT", "*/data/**", WRITE),
+    row(Vault, "PATCH", "*/data/**", WRITE),
+    row(Vault, "DELETE", "*/data/**", DELETE),
+    row(Vault, "GET", "*/metadata", METADATA),
+    row(Vault, "LIST", "*/metadata", METADATA),
+    row(Vault, "GET", "*/metadata/**", METADATA),
+    row(Vault, "LIST", "*/metadata/**", METADATA),
+    row(Vault, "POST", "*/metadata/**", WRITE),
+    row(Vault, "PUT", "*/metadata/**", WRITE),
+    row(Vault, "DELETE", "*/metadata/**", DESTROY),
+    row(Vault, "POST", "*/delete/**", DELETE),
+    row(Vault, "PUT", "*/delete/**", DELETE),
+    row(Vault, "POST", "*/undelete/**", DELETE),
+    row(Vault, "PUT", "*/undelete/**", DELETE),
+    row(Vault, "POST", "*/destroy/**", DESTROY),
+    row(Vault, "PUT", "*/destroy/**", DESTROY),
 ];
 
 /// What the table says about a request.
@@ -211,11 +279,15 @@ pub enum Lookup {
 }
 
 fn matches(pattern: &str, segments: &[&str]) -> bool {
+    if pattern.is_empty() {
+        return segments.is_empty();
+    }
     let mut parts = pattern.split('/');
     let mut given = segments.iter();
     loop {
         match (parts.next(), given.next()) {
             (None, None) => return true,
+            (Some("**"), Some(_)) => return true,
             (Some("*"), Some(_)) => {}
             (Some(part), Some(segment)) if part == *segment => {}
             _ => return false,
@@ -354,10 +426,50 @@ mod tests {
         (V3, "PUT", "requests/7/deny"),
         (V3, "GET", "credentials/7"),
         (Kv, "GET", "whoami"),
+        (Kv, "POST", ""),
+        (Kv, "GET", ""),
+        (Kv, "DELETE", ""),
+        (Kv, "GET", "value"),
+        (Kv, "POST", "rotate"),
+        (Kv, "GET", "metadata"),
+        (Kv, "GET", "keys"),
+        (Kv, "GET", "metadata/detail"),
+        (Kv, "POST", "metadata/owner"),
+        (Kv, "GET", "versions"),
+        (Kv, "POST", "undelete"),
+        (Kv, "POST", "destroy-versions"),
+        (Kv, "POST", "bulk"),
+        (Kv, "POST", "copy"),
+        (Kv, "POST", "move"),
+        (Kv, "GET", "search"),
+        (Kv, "GET", "events"),
+        (Kv, "GET", "audit"),
+        (Vault, "GET", "sys/mounts"),
+        (Vault, "GET", "sys/internal/ui/mounts/secret/App"),
+        (Vault, "GET", "auth/token/lookup-self"),
+        (Vault, "GET", "secret/data/App/db"),
+        (Vault, "POST", "secret/data/App/db"),
+        (Vault, "PUT", "secret/data/App"),
+        (Vault, "PATCH", "secret/data/App"),
+        (Vault, "DELETE", "secret/data/App"),
+        (Vault, "GET", "secret/metadata"),
+        (Vault, "LIST", "secret/metadata"),
+        (Vault, "GET", "secret/metadata/App"),
+        (Vault, "LIST", "secret/metadata/App"),
+        (Vault, "POST", "secret/metadata/App"),
+        (Vault, "PUT", "secret/metadata/App"),
+        (Vault, "DELETE", "secret/metadata/App"),
+        (Vault, "POST", "secret/delete/App"),
+        (Vault, "PUT", "secret/delete/App"),
+        (Vault, "POST", "secret/undelete/App"),
+        (Vault, "PUT", "secret/undelete/App"),
+        (Vault, "POST", "secret/destroy/App"),
+        (Vault, "PUT", "secret/destroy/App"),
     ];
 
     fn segments(path: &str) -> Vec<&str> {
         path.split('/')
+            .filter(|s| !s.is_empty())
             .map(|s| if s == "ID" { ID } else { s })
             .collect()
     }
@@ -422,7 +534,7 @@ mod tests {
             Lookup::NotFound
         );
         assert_eq!(lookup(V3, "GET", &["nosuchthing"]), Lookup::NotFound);
-        assert_eq!(lookup(Kv, "GET", &[]), Lookup::NotFound);
+        assert_eq!(lookup(Kv, "GET", &["nosuchthing"]), Lookup::NotFound);
         assert_eq!(
             lookup(V3, "PATCH", &["users"]),
             Lookup::MethodNotAllowed("GET, POST".into())
@@ -480,6 +592,42 @@ mod tests {
             let allowed = needs(*protocol, method, path).is_some_and(|n| n.allows(Some(&client)));
             assert!(allowed, "{method} {path}");
         }
+    }
+
+    #[test]
+    fn vault_paths_take_the_scope_of_their_purpose() {
+        assert_eq!(
+            needs(Vault, "GET", "secret/data/a/b/c").map(Needs::purpose),
+            Some("secrets.read")
+        );
+        assert_eq!(
+            needs(Vault, "LIST", "secret/metadata/a").map(Needs::purpose),
+            Some("secrets.read_metadata")
+        );
+        assert_eq!(
+            needs(Vault, "POST", "secret/destroy/a").map(Needs::purpose),
+            Some("secrets.destroy")
+        );
+        assert_eq!(needs(Vault, "GET", "secret/data"), None);
+        assert_eq!(
+            lookup(Vault, "GET", &["secret", "other", "a"]),
+            Lookup::NotFound
+        );
+        assert_eq!(
+            lookup(Kv, "PUT", &["value"]),
+            Lookup::MethodNotAllowed("GET".into())
+        );
+    }
+
+    #[test]
+    fn kv_scopes_can_be_turned_off_for_kv_routes_only() {
+        let write = needs(Vault, "POST", "secret/data/a").unwrap_or(Needs::Anonymous);
+        assert_eq!(write.with_kv_scopes(Vault, false), Needs::Caller);
+        assert_eq!(write.with_kv_scopes(Vault, true), write);
+        let v3 = needs(V3, "DELETE", "secrets-safe/secrets/ID").unwrap_or(Needs::Anonymous);
+        assert_eq!(v3.with_kv_scopes(V3, false), v3);
+        let audit = needs(Kv, "GET", "audit").unwrap_or(Needs::Anonymous);
+        assert_eq!(audit.with_kv_scopes(Kv, false), audit);
     }
 
     #[test]

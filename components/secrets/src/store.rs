@@ -13,6 +13,7 @@ use edgesafe_api_common::vault::crypto::PasswordRule;
 use edgesafe_api_common::vault::{statement, Db, Row, Statement, Value};
 use edgesafe_api_common::{ApiError, ErrorCode, Result};
 use edgesafe_secrets_safe::ids::{FolderId, SafeId, SecretId};
+use edgesafe_secrets_safe::versions;
 
 use crate::totp;
 
@@ -69,10 +70,7 @@ impl OwnerKind {
     }
 }
 
-/// The vault scope of one version of a secret's value.
-pub fn value_scope(secret_id: &str, version: i64) -> String {
-    format!("secret/{secret_id}/v/{version}")
-}
+pub use edgesafe_secrets_safe::versions::{max_version, value_scope};
 
 /// A secret's row, with its folder and the names its answer shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -685,15 +683,8 @@ fn size(bytes: usize) -> i64 {
     i64::try_from(bytes).unwrap_or(i64::MAX)
 }
 
-/// Reserves the next version number of a secret for a value about to be sealed;
-/// `None` when the secret is gone (checked in the same statement, so a delete cannot
-/// slip in between).
-///
-/// The row is inserted already marked destroyed, so that until [`update_secret`]
-/// commits it, nothing treats it as a readable version; if the request dies on the
-/// way, it stays behind as what it is, a version without a value. Reserving first is
-/// what keeps two concurrent updates from sealing to the same scope: the primary key
-/// on (secret, version) hands each its own number.
+/// Reserves the next version number of a secret (see
+/// [`edgesafe_secrets_safe::versions::reserve`]); [`update_secret`] commits it.
 pub fn reserve_version(
     secret_id: &str,
     history_id: &str,
@@ -701,38 +692,10 @@ pub fn reserve_version(
     user_id: i64,
     now: i64,
 ) -> Result<Option<i64>> {
-    Db::execute(vec![statement(
-        "INSERT INTO secret_versions (secret_id, version, history_id, size, created_at,
-                                      created_by, destroyed_at)
-         SELECT ?1, coalesce(max(version), 0) + 1, ?2, ?3, ?4, ?5, ?4
-           FROM secret_versions WHERE secret_id = ?1
-         HAVING EXISTS (SELECT 1 FROM secrets WHERE id = ?1)",
-        vec![
-            secret_id.into(),
-            history_id.into(),
-            size(bytes).into(),
-            now.into(),
-            user_id.into(),
-        ],
-    )])?;
-    let rows = Db::query(
-        "SELECT version FROM secret_versions WHERE history_id = ?1",
-        &[history_id.into()],
-    )?;
-    rows.first().map(|r| r.i64("version")).transpose()
+    versions::reserve(secret_id, history_id, bytes, user_id, now, None)
 }
 
-/// Drops a reserved version whose value never made it (best effort: the caller is
-/// already failing, and a leftover row is marked destroyed anyway).
-pub fn release_version(history_id: &str) {
-    let released = Db::execute(vec![statement(
-        "DELETE FROM secret_versions WHERE history_id = ?1 AND destroyed_at IS NOT NULL",
-        vec![history_id.into()],
-    )]);
-    if let Err(e) = released {
-        eprintln!("could not release a reserved secret version: {e}");
-    }
-}
+pub use edgesafe_secrets_safe::versions::release as release_version;
 
 /// What an update changes; `None` leaves a column as it is in the database at commit
 /// time (not as the request read it, so a concurrent change of another field stays).
@@ -847,16 +810,6 @@ pub fn update_secret(update: &SecretUpdate<'_>) -> Result<bool> {
     Ok(outcomes
         .get(secret_statement)
         .is_some_and(|o| o.changes > 0))
-}
-
-/// The highest version number a secret has reserved, committed or not; 0 when the
-/// secret has no version (or is gone).
-pub fn max_version(secret_id: &str) -> Result<i64> {
-    let rows = Db::query(
-        "SELECT coalesce(max(version), 0) AS max FROM secret_versions WHERE secret_id = ?1",
-        &[secret_id.into()],
-    )?;
-    rows.first().map_or(Ok(0), |r| r.i64("max"))
 }
 
 /// Deletes a secret, provided its highest reserved version is still `max_version`

@@ -61,6 +61,8 @@ pub struct Ctx {
     pub method: Method,
     pub query: Query,
     pub content_type: Option<String>,
+    /// The media types the client accepts (`Accept`), e.g. for a server-sent stream.
+    pub accept: Option<String>,
     pub body: Vec<u8>,
     principal: Option<Principal>,
     /// The principal header as the gateway wrote it, passed on unchanged when an area
@@ -84,6 +86,7 @@ impl Ctx {
             method: request.method.clone(),
             query: Query::parse(request.query.as_bytes()),
             content_type: request.header(header::CONTENT_TYPE.as_str()),
+            accept: request.header(header::ACCEPT.as_str()),
             body: request.body.to_vec(),
             principal,
             principal_header,

@@ -35,6 +35,7 @@ pub enum ErrorCode {
     TooManyRequests,
     Internal,
     Unavailable,
+    Gone,
 }
 
 impl ErrorCode {
@@ -54,6 +55,7 @@ impl ErrorCode {
             ErrorCode::TooManyRequests => ("too_many_requests", StatusCode::TOO_MANY_REQUESTS),
             ErrorCode::Internal => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
             ErrorCode::Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
+            ErrorCode::Gone => ("gone", StatusCode::GONE),
         }
     }
 
@@ -82,6 +84,8 @@ pub struct ApiError {
 pub const OVERLOADED_HEADER: &str = "edgesafe-runner-overloaded";
 
 const INTERNAL_MESSAGE: &str = "internal error";
+/// What Vault answers for a missing, unknown or insufficient token.
+const VAULT_DENIED: &str = "permission denied";
 const UNAVAILABLE_MESSAGE: &str =
     "service unavailable: the vault cannot reach its keys; the operator should check the server log";
 
@@ -150,6 +154,24 @@ impl ApiError {
         }
     }
 
+    /// The caller sent more requests than the configured rate allows; it may try again
+    /// after `retry_after` seconds.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                ErrorCode::TooManyRequests,
+                "too many requests from this caller; try again later",
+            )
+        }
+    }
+
+    /// What was asked for existed and is no more (a deleted or destroyed version);
+    /// `what` says which, e.g. `version: 3 is destroyed`.
+    pub fn gone(what: &str) -> Self {
+        Self::new(ErrorCode::Gone, what.to_owned())
+    }
+
     pub fn method_not_allowed() -> Self {
         Self::new(
             ErrorCode::MethodNotAllowed,
@@ -203,13 +225,26 @@ impl ApiError {
                 serde_json::json!({ "result": "error", "code": code, "message": message })
             }
             Protocol::Kv => serde_json::json!({ "error": { "code": code, "message": message } }),
+            // Vault answers a missing path with an empty list, and refuses a credential
+            // (missing, unknown or not allowed) with one fixed phrase.
+            Protocol::Vault => match self.code {
+                ErrorCode::NotFound => serde_json::json!({ "errors": [] }),
+                ErrorCode::Unauthorized | ErrorCode::Forbidden => {
+                    serde_json::json!({ "errors": [VAULT_DENIED] })
+                }
+                _ => serde_json::json!({ "errors": [message] }),
+            },
         }
     }
 
     /// The whole response in the protocol's shape.
     pub fn to_response(&self, protocol: Protocol) -> Response<Vec<u8>> {
         let mut response = Response::new(self.body(protocol).to_string().into_bytes());
-        *response.status_mut() = self.status();
+        *response.status_mut() = match (protocol, self.code) {
+            // Vault has no 401: a missing or bad token is 403, as clients expect.
+            (Protocol::Vault, ErrorCode::Unauthorized) => StatusCode::FORBIDDEN,
+            _ => self.status(),
+        };
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
@@ -252,6 +287,7 @@ mod tests {
             ApiError::too_many_requests(30),
             ApiError::internal("test"),
             ApiError::unavailable("test"),
+            ApiError::gone("version: 3 is deleted"),
         ]
     }
 
@@ -275,6 +311,7 @@ mod tests {
                 (429, "too_many_requests"),
                 (500, "internal"),
                 (503, "unavailable"),
+                (410, "gone"),
             ]
         );
     }
@@ -297,7 +334,7 @@ mod tests {
     fn internal_hides_its_reason() {
         let e = ApiError::internal("SELECT failed on users");
         assert_eq!(e.message(), "internal error");
-        for protocol in [Protocol::V3, Protocol::V2, Protocol::Kv] {
+        for protocol in [Protocol::V3, Protocol::V2, Protocol::Kv, Protocol::Vault] {
             assert!(!e.body(protocol).to_string().contains("users"));
         }
         let e = ApiError::unavailable("kek is malformed");
@@ -320,6 +357,23 @@ mod tests {
             e.body(Protocol::Kv),
             serde_json::json!({"error": {"code": "not_found", "message": "not found"}})
         );
+    }
+
+    #[test]
+    fn renders_vault_errors_as_vault_does() {
+        assert_eq!(
+            ApiError::not_found().body(Protocol::Vault),
+            serde_json::json!({"errors": []})
+        );
+        assert_eq!(
+            ApiError::bad_request("version", "must be a positive integer").body(Protocol::Vault),
+            serde_json::json!({"errors": ["version: must be a positive integer"]})
+        );
+        let r = ApiError::unauthorized("missing credentials").to_response(Protocol::Vault);
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap_or_default();
+        assert_eq!(body, serde_json::json!({"errors": ["permission denied"]}));
+        assert!(r.headers().get(header::WWW_AUTHENTICATE).is_none());
     }
 
     #[test]

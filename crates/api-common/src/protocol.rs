@@ -11,11 +11,14 @@ pub enum Protocol {
     V2,
     /// Versioned KV: `/api/secrets...`.
     Kv,
+    /// Vault KV v2 compatibility: `/v1/...`, Vault's JSON shapes and `{"errors": [...]}`.
+    Vault,
 }
 
 pub const V3_PREFIX: &str = "/beyondtrust/api/public/v3";
 pub const V2_PREFIX: &str = "/api/v2";
 pub const KV_PREFIX: &str = "/api/secrets";
+pub const VAULT_PREFIX: &str = "/v1";
 
 impl Protocol {
     /// The canonical prefix of the protocol's routes.
@@ -24,6 +27,7 @@ impl Protocol {
             Protocol::V3 => V3_PREFIX,
             Protocol::V2 => V2_PREFIX,
             Protocol::Kv => KV_PREFIX,
+            Protocol::Vault => VAULT_PREFIX,
         }
     }
 
@@ -33,7 +37,7 @@ impl Protocol {
     /// prefixes need a segment after them to name anything, but still select the
     /// protocol so that the 404 comes in the right shape.
     pub fn split(path: &str) -> Option<(Protocol, Vec<&str>)> {
-        [Protocol::V3, Protocol::V2, Protocol::Kv]
+        [Protocol::V3, Protocol::V2, Protocol::Kv, Protocol::Vault]
             .into_iter()
             .find_map(|protocol| {
                 let rest = path.strip_prefix(protocol.prefix())?;
@@ -68,6 +72,10 @@ mod tests {
             Protocol::split("/api/secrets/whoami"),
             Some((Protocol::Kv, vec!["whoami"]))
         );
+        assert_eq!(
+            Protocol::split("/v1/secret/data/App/DB"),
+            Some((Protocol::Vault, vec!["secret", "data", "App", "DB"]))
+        );
     }
 
     #[test]
@@ -77,5 +85,6 @@ mod tests {
         assert_eq!(Protocol::split("/beyondtrust/api/public/v31"), None);
         assert_eq!(Protocol::split("/"), None);
         assert_eq!(Protocol::split("/api"), None);
+        assert_eq!(Protocol::split("/v10/secret"), None);
     }
 }

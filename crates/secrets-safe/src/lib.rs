@@ -12,6 +12,7 @@ pub mod ids;
 pub mod paging;
 pub mod permissions;
 pub mod required;
+pub mod versions;
 
 pub use access::{feature_access, Access, FEATURE, WORKFORCE};
 pub use favorite::FavoriteIn;
