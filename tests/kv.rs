@@ -1125,3 +1125,42 @@ fn vault_settings_require_cas_and_delete_old_versions_after_their_time() {
         json!({"v": "3"})
     );
 }
+
+#[test]
+fn a_personal_folder_is_no_mount() {
+    let (app, _admin, _safe) = app_with_safe("team");
+    // Every user has a root folder named `Personal Folder`; neither KV nor Vault treats
+    // it as a mount, for its owner or anyone else.
+    let vault = |method: &str, path: &str, body: Option<Value>| {
+        app.send_json(method, path, ("X-Vault-Token", ADMIN_KEY), body)
+    };
+    let mounts = vault("GET", "/v1/sys/mounts", None);
+    assert_eq!(mounts.status, 200, "{mounts:?}");
+    let names: Vec<String> = mounts.json()["data"]
+        .as_object()
+        .expect("mounts")
+        .keys()
+        .cloned()
+        .collect();
+    assert!(names.contains(&"team/".to_string()), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.starts_with("Personal")),
+        "{names:?}"
+    );
+    let write = vault(
+        "POST",
+        "/v1/Personal%20Folder/data/x",
+        Some(json!({"data": {"k": "v"}})),
+    );
+    assert!(
+        write.status == 404 || write.status == 400,
+        "a personal folder takes no KV write: {write:?}"
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM secrets WHERE title = 'x'",
+            rusqlite::params![]
+        ),
+        0
+    );
+}
