@@ -185,12 +185,17 @@ pub(crate) fn value_of(secret: &SecretRow) -> Result<Value> {
         return Ok(Value::Null);
     }
     let scope = format!("secret/{}/v/{}", secret.id, secret.current_version);
-    let bytes = storage::unseal(&scope)?.ok_or_else(|| {
-        ApiError::internal(format!(
-            "secret {} has no sealed value for version {}",
-            secret.id, secret.current_version
-        ))
-    })?;
+    // A secret deleted since its row was read is not found, as if deleted first.
+    let bytes = match storage::unseal(&scope)? {
+        Some(bytes) => bytes,
+        None if store::find_secret(&secret.id)?.is_none() => return Err(ApiError::not_found()),
+        None => {
+            return Err(ApiError::internal(format!(
+                "secret {} has no sealed value for version {}",
+                secret.id, secret.current_version
+            )))
+        }
+    };
     String::from_utf8(bytes)
         .map(Value::from)
         .map_err(|_| ApiError::internal("a sealed text value is not UTF-8"))

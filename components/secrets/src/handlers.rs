@@ -170,15 +170,18 @@ fn folder_with(
 
 // ---------------------------------------------------------------- values
 
-/// The current value of a secret, from the vault.
+/// The current value of a secret, from the vault. A secret deleted between the read
+/// of its row and of its value is not found, as if the delete had come first.
 fn current_value(record: &SecretRecord) -> Result<Vec<u8>> {
     let scope = store::value_scope(&record.id, record.current_version);
-    storage::unseal(&scope)?.ok_or_else(|| {
-        ApiError::internal(format!(
+    match storage::unseal(&scope)? {
+        Some(value) => Ok(value),
+        None if store::find_secret(&record.id)?.is_none() => Err(ApiError::not_found()),
+        None => Err(ApiError::internal(format!(
             "secret {} has no sealed value for version {}",
             record.id, record.current_version
-        ))
-    })
+        ))),
+    }
 }
 
 fn utf8(bytes: Vec<u8>) -> Result<String> {
@@ -1614,13 +1617,15 @@ pub fn get_secret_versions(ctx: &Ctx, id: &str) -> Result<Response> {
 fn version_of(id: &str, version_id: &str) -> Result<(store::VersionRecord, Vec<u8>)> {
     let version = store::find_version(id, version_id)?.ok_or_else(ApiError::not_found)?;
     let scope = store::value_scope(id, version.version);
-    let value = storage::unseal(&scope)?.ok_or_else(|| {
-        ApiError::internal(format!(
+    match storage::unseal(&scope)? {
+        Some(value) => Ok((version, value)),
+        // Deleted or destroyed since the row was read: as if that had come first.
+        None if store::find_version(id, version_id)?.is_none() => Err(ApiError::not_found()),
+        None => Err(ApiError::internal(format!(
             "secret {id} has no sealed value for version {}",
             version.version
-        ))
-    })?;
-    Ok((version, value))
+        ))),
+    }
 }
 
 /// `GET secrets-safe/secrets/{password|text|file}/{id}/versions/{versionId}`: the
