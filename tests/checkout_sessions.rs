@@ -355,6 +355,41 @@ fn approval_pending_then_approved_reveals_and_rejected_never_does() {
 }
 
 #[test]
+fn repeat_calls_racing_on_one_approval_make_one_checkout() {
+    let w = world();
+    w.safe_settings(json!({"require_approval": true, "confirmation_timeout": 10}));
+    let pending = w.checkout(&w.alice, json!({"reason": "deploy"}));
+    let session = session_of(&pending);
+    v2_success(
+        &w.admin_call("POST", &format!("secret/request/{session}/approve"), None),
+        "approve",
+    );
+    let answers: Vec<Value> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..6)
+            .map(|_| scope.spawn(|| w.checkout(&w.alice, json!({"session_id": session}))))
+            .collect();
+        calls
+            .into_iter()
+            .map(|c| c.join().expect("a call"))
+            .collect()
+    });
+    for answer in &answers {
+        match answer["status"].as_str() {
+            Some("approved") => assert_eq!(answer["pwd"], PASSWORD),
+            // Lost the race to link the approval: call again.
+            Some("waiting") => assert_eq!(answer["pwd"], Value::Null),
+            other => panic!("unexpected {other:?}: {answer}"),
+        }
+    }
+    assert!(answers.iter().any(|a| a["status"] == "approved"));
+    assert_eq!(w.records().len(), 1, "one approval, one checkout");
+    let again = w.checkout(&w.alice, json!({"session_id": session}));
+    assert_eq!(again["status"], "approved");
+    assert_eq!(again["pwd"], PASSWORD);
+    assert_eq!(w.records().len(), 1);
+}
+
+#[test]
 fn approvals_expire_after_the_confirmation_timeout() {
     let w = world();
     w.safe_settings(json!({"require_approval": true, "confirmation_timeout": 1}));

@@ -724,12 +724,13 @@ pub fn close_request(id: i64, now: i64) -> Statement {
 }
 
 /// Links a request to the checkout inserted just before in the same transaction (the
-/// newest record of that user and secret).
+/// newest record of that user and secret). A request already linked to another
+/// checkout fails the transaction as a conflict (migration 0012).
 pub fn link_checkout(id: i64, secret_id: &str, user_id: i64, now: i64) -> Statement {
     statement(
         "UPDATE checkout_requests SET modified_at = ?4, access_id = (
              SELECT max(id) FROM secret_access WHERE secret_id = ?2 AND user_id = ?3)
-         WHERE id = ?1 AND access_id IS NULL",
+         WHERE id = ?1",
         vec![id.into(), secret_id.into(), user_id.into(), now.into()],
     )
 }
