@@ -793,3 +793,39 @@ fn reseals_racing_writes_and_deletes_neither_lose_nor_revive_a_value() {
     assert_eq!(values_per_term(&status).last(), Some(&(newest, 12)));
     assert_eq!(sealed_records(), 12);
 }
+
+/// A write that finds the database locked by another writer for longer than the
+/// vault waits is a 503 the client may retry, in the protocol's shape, and changes
+/// nothing; once the lock is gone the same write goes through.
+#[test]
+fn a_write_kept_waiting_by_a_lock_answers_503_and_retries_later() {
+    let app = TestApp::start_with(&[("SPIN_VARIABLE_DATABASE_LOCK_WAIT_MS", "300")]);
+    let admin = app.admin();
+    let safe = app.create_safe(&admin, "contended");
+    let create = |title: &str| {
+        app.v3(
+            &admin,
+            "POST",
+            &format!("secrets-safe/folders/{safe}/secrets/text"),
+            Some(serde_json::json!({"Title": title, "Text": "v"})),
+        )
+    };
+    let other_writer = app.db();
+    other_writer
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("the write lock");
+    let refused = create("while locked");
+    assert_eq!(refused.status, 503, "{refused:?}");
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert_eq!(refused.json()["Code"], "unavailable");
+    other_writer.execute_batch("ROLLBACK").expect("released");
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM secrets WHERE title = 'while locked'",
+            rusqlite::params![]
+        ),
+        0
+    );
+    let created = create("after the lock");
+    assert_eq!(created.status, 201, "{created:?}");
+}

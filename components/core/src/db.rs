@@ -24,8 +24,19 @@ pub struct Db {
     in_transaction: Cell<bool>,
 }
 
-/// The longest a statement waits for another connection's lock before it fails.
+/// The longest a statement waits for another connection's lock before it fails, unless
+/// the variable `database_lock_wait_ms` says otherwise (1 ms to 60 s).
 const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// The lock wait in force: read only once a lock is met, which is rare.
+fn lock_wait() -> Duration {
+    crate::keys::variable("database_lock_wait_ms")
+        .ok()
+        .flatten()
+        .and_then(|ms| ms.trim().parse::<u64>().ok())
+        .filter(|ms| (1..=60_000).contains(ms))
+        .map_or(LOCK_WAIT, Duration::from_millis)
+}
 
 /// Runs `f` with the instance's connection, opening and migrating it first if needed.
 /// A failed open is not remembered, so the next call tries again.
@@ -72,22 +83,25 @@ impl Db {
 
     /// Runs one statement. One that finds another connection's lock (SQLITE_BUSY)
     /// outside a transaction, `BEGIN IMMEDIATE` included, changed nothing, and is tried
-    /// again after a short random pause, for up to [`LOCK_WAIT`]. SQLite's own busy
+    /// again after a short random pause, for up to [`lock_wait`]. SQLite's own busy
     /// handler would wait too, but its sleeps grow to 100 ms and nothing wakes it when
     /// the lock frees: with every read appending an audit event, writers queued behind
     /// each other for seconds under Spin. A pause about as long as a writer holds the
     /// lock hands it over in about that time.
     pub fn run(&self, sql: &str, params: &[Value]) -> Result<QueryResult, VaultError> {
-        let mut started = None;
+        let mut waiting: Option<(Instant, Duration)> = None;
         let mut attempt = 0u32;
         loop {
             match self.conn.execute(sql, params) {
                 Err(SqliteError::Io(message))
                     if is_busy(&message) && !self.in_transaction.get() =>
                 {
-                    let started = *started.get_or_insert_with(Instant::now);
-                    if started.elapsed() >= LOCK_WAIT {
-                        return Err(from_sqlite(SqliteError::Io(message)));
+                    let (started, limit) =
+                        *waiting.get_or_insert_with(|| (Instant::now(), lock_wait()));
+                    if started.elapsed() >= limit {
+                        return Err(VaultError::Busy(format!(
+                            "the database stayed locked for {limit:?}"
+                        )));
                     }
                     std::thread::sleep(lock_pause(attempt));
                     attempt = attempt.saturating_add(1);

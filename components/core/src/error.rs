@@ -40,6 +40,8 @@ pub enum VaultError {
     KeyUnavailable(String),
     /// A sealed value failed authentication.
     Tampered,
+    /// Another writer kept the database locked past the wait (`db::LOCK_WAIT`).
+    Busy(String),
     /// Anything else.
     Io(String),
 }
@@ -61,6 +63,7 @@ impl fmt::Display for VaultError {
             Self::Invalid(reason) => write!(f, "invalid: {reason}"),
             Self::KeyUnavailable(reason) => write!(f, "key unavailable: {reason}"),
             Self::Tampered => f.write_str("tampered"),
+            Self::Busy(reason) => write!(f, "busy: {reason}"),
             Self::Io(reason) => write!(f, "io: {reason}"),
         }
     }

@@ -300,6 +300,7 @@ fn to_wit(e: VaultError) -> types::Error {
         VaultError::Invalid(reason) => types::Error::Invalid(reason),
         VaultError::KeyUnavailable(reason) => types::Error::KeyUnavailable(reason),
         VaultError::Tampered => types::Error::Tampered,
+        VaultError::Busy(reason) => types::Error::Busy(reason),
         VaultError::Io(reason) => types::Error::Io(reason),
     }
 }

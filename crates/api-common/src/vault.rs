@@ -35,6 +35,11 @@ impl From<types::Error> for ApiError {
             types::Error::Tampered => {
                 ApiError::internal("vault: a sealed value failed authentication")
             }
+            // The store is contended, not broken: 503, and the client may retry.
+            types::Error::Busy(reason) => {
+                eprintln!("vault busy: {reason}");
+                ApiError::overloaded(1)
+            }
             types::Error::Io(reason) => ApiError::internal(format!("vault io: {reason}")),
         }
     }
@@ -373,6 +378,7 @@ mod tests {
         );
         assert_eq!(status(types::Error::Tampered), 500);
         assert_eq!(status(types::Error::Io("disk".into())), 500);
+        assert_eq!(status(types::Error::Busy("locked".into())), 503);
         let e = ApiError::from(types::Error::KeyUnavailable("kek missing".into()));
         assert!(e.message().contains("server log"));
         assert!(!e.message().contains("kek"));
