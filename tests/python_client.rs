@@ -3,47 +3,13 @@
 //! the pinned 2.32.1 (API 3.0 to 3.2) on the default Python and the newest 3.5.1 (3.0 to
 //! 3.3) on Python 3.12 or later, which it needs.
 
-use edgesafe_tests::{root, TestApp, ADMIN_KEY, V3};
+use edgesafe_tests::{python_venv, root, TestApp, ADMIN_KEY, V3};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A virtual environment `target/<dir>` made with `interpreter` and `requirements`
-/// (under tests/python) installed from PyPI, once; `.ci/run` prepares both on CI.
-fn venv(dir: &str, interpreter: impl FnOnce() -> PathBuf, requirements: &str) -> PathBuf {
-    let venv = root().join("target").join(dir);
-    let python = venv.join("bin/python");
-    let requirements = root().join("tests/python").join(requirements);
-    let wanted = std::fs::read_to_string(&requirements).unwrap();
-    let marker = venv.join("requirements.installed");
-    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
-        let made = Command::new(interpreter())
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv)
-            .status()
-            .unwrap();
-        assert!(made.success(), "python -m venv {} failed", venv.display());
-        let installed = Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-            ])
-            .arg(&requirements)
-            .status()
-            .unwrap();
-        assert!(installed.success(), "pip install failed");
-        std::fs::write(&marker, wanted).unwrap();
-    }
-    python
-}
-
 /// The pinned library and its command line, on the default Python.
 fn python() -> PathBuf {
-    venv(
+    python_venv(
         "python-venv",
         || PathBuf::from("python3"),
         "requirements.txt",
@@ -52,7 +18,7 @@ fn python() -> PathBuf {
 
 /// The newest library, on a Python of at least 3.12.
 fn python_3_12() -> PathBuf {
-    venv("python-venv-3", interpreter_3_12, "requirements-3.txt")
+    python_venv("python-venv-3", interpreter_3_12, "requirements-3.txt")
 }
 
 /// Whether `python` runs and is 3.12 or later.

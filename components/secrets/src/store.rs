@@ -19,31 +19,7 @@ use crate::totp;
 
 // ---------------------------------------------------------------- types
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Credential,
-    Text,
-    File,
-}
-
-impl Kind {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            Kind::Credential => "credential",
-            Kind::Text => "text",
-            Kind::File => "file",
-        }
-    }
-
-    fn from_db(value: &str) -> Result<Self> {
-        match value {
-            "credential" => Ok(Kind::Credential),
-            "text" => Ok(Kind::Text),
-            "file" => Ok(Kind::File),
-            _ => Err(ApiError::internal("secrets.kind holds an unknown kind")),
-        }
-    }
-}
+pub use edgesafe_secrets_safe::Kind;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OwnerKind {
