@@ -25,6 +25,8 @@ struct Served {
     served: u64,
     in_flight: u64,
     note: String,
+    /// The guest's wall clock, in Unix seconds.
+    now: i64,
 }
 
 fn served(reply: &Reply) -> Served {
@@ -39,6 +41,7 @@ fn served(reply: &Reply) -> Served {
         served: fields["served"].parse().expect("a count"),
         in_flight: fields["in-flight"].parse().expect("a count"),
         note: fields["note"].to_string(),
+        now: fields["now"].parse().expect("seconds"),
     }
 }
 
@@ -214,6 +217,17 @@ fn nothing_of_one_request_reaches_the_next_on_the_same_instance() {
         *instances.entry(answer.instance).or_insert(0) += 1;
     }
     assert!(instances.values().any(|&n| n > 1), "{instances:?}");
+}
+
+#[test]
+fn a_reused_instance_reads_the_runners_clock() {
+    let app = hello(Limits::default());
+    let before = served(&app.get("/p3/", &[]));
+    app.advance_clock(Duration::from_secs(86_400));
+    let after = served(&app.get("/p3/", &[]));
+    assert_eq!(after.instance, before.instance);
+    let moved = after.now - before.now;
+    assert!((86_400..86_400 + 60).contains(&moved), "moved {moved} s");
 }
 
 #[test]

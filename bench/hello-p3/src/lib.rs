@@ -1,7 +1,8 @@
 //! Answers with what its instance has seen, so instance reuse is visible from outside:
-//! `instance=<id> served=<n> in-flight=<k> note=<x-note header or ->`.
+//! `instance=<id> served=<n> in-flight=<k> note=<x-note header or -> now=<unix seconds>`.
 //! `instance` is drawn once per instance, `served` counts the requests this instance has
-//! taken (this one included), `in-flight` how many it is serving now. `?wait=<ms>`
+//! taken (this one included), `in-flight` how many it is serving now, `now` the wall
+//! clock the host gives the guest. `?wait=<ms>`
 //! holds the answer that long, for concurrency tests.
 
 use spin_sdk::http::{Request, StatusCode};
@@ -35,8 +36,11 @@ async fn handle(request: Request) -> (StatusCode, String) {
         spin_sdk::time::sleep(Duration::from_millis(ms)).await;
     }
     IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+    let now = wasip3::clocks::system_clock::now().seconds;
     (
         StatusCode::OK,
-        format!("instance={instance:016x} served={served} in-flight={in_flight} note={note}\n"),
+        format!(
+            "instance={instance:016x} served={served} in-flight={in_flight} note={note} now={now}\n"
+        ),
     )
 }
