@@ -27,6 +27,7 @@ struct Served {
     note: String,
     /// The guest's wall clock, in Unix seconds.
     now: i64,
+    url: String,
 }
 
 fn served(reply: &Reply) -> Served {
@@ -42,7 +43,17 @@ fn served(reply: &Reply) -> Served {
         in_flight: fields["in-flight"].parse().expect("a count"),
         note: fields["note"].to_string(),
         now: fields["now"].parse().expect("seconds"),
+        url: fields["url"].to_string(),
     }
+}
+
+#[test]
+fn a_wasip3_component_is_served_its_full_url() {
+    let app = hello(Limits::default());
+    let answer = served(&app.get("/p3/some/path?wait=0", &[]));
+    assert_eq!(answer.url, format!("{}/p3/some/path?wait=0", app.base()));
+    assert_eq!(answer.served, 1);
+    assert_eq!(answer.in_flight, 1);
 }
 
 #[test]

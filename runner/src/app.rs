@@ -579,7 +579,23 @@ where
     B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<wasmtime_wasi_http::Error>,
 {
-    let request = request.map(|body| body.map_err(Into::into).boxed_unsync());
+    // wasi:http@0.3 takes the scheme and authority from the URI alone (0.2 took them
+    // from the host); Spin completes the URI from the Host header, and so does this.
+    let (mut parts, body) = request.into_parts();
+    let mut uri = std::mem::take(&mut parts.uri).into_parts();
+    if uri.authority.is_none() {
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        uri.authority = Some(host.parse().context("the Host header is no authority")?);
+    }
+    uri.scheme.get_or_insert(http::uri::Scheme::HTTP);
+    uri.path_and_query
+        .get_or_insert(http::uri::PathAndQuery::from_static("/"));
+    parts.uri = http::Uri::from_parts(uri)?;
+    let request = Request::from_parts(parts, body.map_err(Into::into).boxed_unsync());
     let handling = handler.handle(deadline, request);
     let answer = match deadline {
         None => handling.await,

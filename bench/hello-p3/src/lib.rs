@@ -1,8 +1,9 @@
 //! Answers with what its instance has seen, so instance reuse is visible from outside:
-//! `instance=<id> served=<n> in-flight=<k> note=<x-note header or -> now=<unix seconds>`.
+//! `instance=<id> served=<n> in-flight=<k> note=<x-note header or -> now=<unix seconds>
+//! url=<the request's URL>`.
 //! `instance` is drawn once per instance, `served` counts the requests this instance has
 //! taken (this one included), `in-flight` how many it is serving now, `now` the wall
-//! clock the host gives the guest. `?wait=<ms>`
+//! clock the host gives the guest, `url` the URL as the host gave it. `?wait=<ms>`
 //! holds the answer that long, for concurrency tests.
 
 use spin_sdk::http::{Request, StatusCode};
@@ -37,10 +38,11 @@ async fn handle(request: Request) -> (StatusCode, String) {
     }
     IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
     let now = wasip3::clocks::system_clock::now().seconds;
+    let url = request.uri().to_string();
     (
         StatusCode::OK,
         format!(
-            "instance={instance:016x} served={served} in-flight={in_flight} note={note} now={now}\n"
+            "instance={instance:016x} served={served} in-flight={in_flight} note={note} now={now} url={url}\n"
         ),
     )
 }
