@@ -1,7 +1,8 @@
 //! The loaded application: every component of the manifest composed with its
-//! dependencies, compiled once and pre-instantiated; each request then gets a fresh
-//! store (Spin's model: no guest state survives a request), admitted for its whole
-//! chain of calls and bounded by the chain's deadline.
+//! dependencies, compiled once and pre-instantiated. A request to a WASIp2 component
+//! gets a fresh store (Spin's model: no guest state survives a request); a WASIp3
+//! component's instances are reused as Spin 4 reuses them (`reuse.rs`). Either way a
+//! request is admitted for its whole chain of calls and bounded by the chain's deadline.
 
 use crate::admission::{Admission, Chain, TimedOut, OVERLOADED_HEADER, RETRY_AFTER_SECONDS};
 use crate::cache::CompileCache;
@@ -13,18 +14,22 @@ use crate::manifest::{ComponentSpec, LoadedManifest, RouteSpec};
 use crate::outbound::{AllowedHost, OutboundHooks};
 use crate::pool::{self, PoolUse};
 use crate::request_body::WatchedBody;
+use crate::reuse::{RequestDeadline, ReusedInstances};
 use crate::routes::{Route, RouteMatch, Router};
 use anyhow::{anyhow, bail, Context, Result};
 use http::{HeaderValue, Request, Response};
+use http_body_util::BodyExt;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::component::Linker;
+use wasmtime::component::{InstancePre, Linker};
 use wasmtime::{Config, Engine, Store, StoreLimitsBuilder};
+use wasmtime_wasi_http::handler::{ExpirationError, ProxyHandler};
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::p3::bindings::ServicePre;
 use wasmtime_wasi_http::WasiHttpView;
 
 /// How to load the application.
@@ -46,11 +51,20 @@ pub struct AppConfig {
     pub limits: Limits,
 }
 
-struct LoadedComponent {
-    pre: ProxyPre<RequestState>,
+pub(crate) struct LoadedComponent {
+    pre: InstancePre<RequestState>,
+    handler: Handler,
     grants: Arc<Grants>,
     allowed_hosts: Arc<Vec<AllowedHost>>,
     environment: Vec<(String, String)>,
+}
+
+/// How a component's requests are served, by the `wasi:http` version it exports.
+enum Handler {
+    /// `wasi:http/incoming-handler@0.2`: a fresh instance per request.
+    P2(ProxyPre<RequestState>),
+    /// `wasi:http/handler@0.3`: instances reused (`reuse.rs`).
+    P3(ProxyHandler<ReusedInstances>),
 }
 
 pub struct App {
@@ -78,6 +92,8 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 fn engine(config: &AppConfig) -> Result<(Engine, PoolUse)> {
     let mut wasmtime_config = Config::new();
     wasmtime_config.epoch_interruption(true);
+    // WASIp3 components use the component model's async ABI.
+    wasmtime_config.wasm_component_model_async(true);
     let totals = pool::configure(
         &mut wasmtime_config,
         config.limits.max_instances,
@@ -141,6 +157,8 @@ impl App {
         let mut linker = Linker::<RequestState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+        wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
         host::add_to_linker(&mut linker)?;
 
         let mut components = HashMap::new();
@@ -151,8 +169,7 @@ impl App {
             let pre = linker
                 .instantiate_pre(&component)
                 .map_err(|e| anyhow!("component `{id}` cannot be linked: {e}"))?;
-            let pre = ProxyPre::new(pre)
-                .map_err(|e| anyhow!("component `{id}` is not an HTTP component: {e}"))?;
+            let handler = handler(&id, &pre, &config.limits)?;
             let mut variables = BTreeMap::new();
             for (name, template) in &spec.variables {
                 if !crate::variables::is_valid_name(name) {
@@ -172,6 +189,7 @@ impl App {
                 id,
                 LoadedComponent {
                     pre,
+                    handler,
                     grants: Arc::new(Grants {
                         sqlite_databases: spec.sqlite_databases.clone(),
                         key_value_stores: spec.key_value_stores.clone(),
@@ -205,6 +223,11 @@ impl App {
             ),
             generated_secrets,
         });
+        for component in app.components.values() {
+            if let Handler::P3(handler) = &component.handler {
+                let _ = handler.state().app.set(Arc::downgrade(&app));
+            }
+        }
         let chains = pool::chains(&app.measure_pool_use()?, &app.chained_calls());
         if chains.cyclic {
             eprintln!(
@@ -409,8 +432,33 @@ impl App {
         self.call(component, request, chain).await
     }
 
-    /// A fresh store for one call of `component` within `chain`.
-    fn store(self: &Arc<Self>, component: &LoadedComponent, chain: Chain) -> Store<RequestState> {
+    pub(crate) fn component(&self, id: &str) -> Result<&LoadedComponent> {
+        self.components
+            .get(id)
+            .ok_or_else(|| anyhow!("no component `{id}`"))
+    }
+
+    /// How many instances of a WASIp3 component are alive now (kept for reuse or
+    /// serving); `None` for a WASIp2 component, whose instances live one request.
+    pub fn live_instances(&self, id: &str) -> Option<usize> {
+        match &self.components.get(id)?.handler {
+            Handler::P2(_) => None,
+            Handler::P3(handler) => Some(
+                handler
+                    .state()
+                    .live
+                    .load(std::sync::atomic::Ordering::SeqCst),
+            ),
+        }
+    }
+
+    /// A fresh store for `component`: one call within `chain` (WASIp2), or a reused
+    /// instance's (WASIp3).
+    pub(crate) fn store(
+        self: &Arc<Self>,
+        component: &LoadedComponent,
+        chain: Chain,
+    ) -> Store<RequestState> {
         let ticks = chain.epoch_ticks(EPOCH_TICK);
         let hooks = OutboundHooks {
             app: self.clone(),
@@ -444,11 +492,17 @@ impl App {
         B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
-        let component = self
-            .components
-            .get(id)
-            .ok_or_else(|| anyhow!("no component `{id}`"))?;
+        let component = self.component(id)?;
         let deadline = chain.deadline;
+        let pre = match &component.handler {
+            Handler::P2(pre) => pre.clone(),
+            Handler::P3(handler) => {
+                // The chain (its admission) is held until the answer's head is back.
+                let answer = call_reused(id, handler, request, deadline).await;
+                drop(chain);
+                return answer;
+            }
+        };
         let mut store = self.store(component, chain);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let req = store
@@ -456,7 +510,6 @@ impl App {
             .http()
             .new_incoming_request(Scheme::Http, request)?;
         let out = store.data_mut().http().new_response_outparam(sender)?;
-        let pre = component.pre.clone();
         let mut task = tokio::task::spawn(async move {
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy
@@ -493,6 +546,73 @@ impl App {
             }
         }
     }
+}
+
+/// Which `wasi:http` handler a component exports: exactly one of 0.2 and 0.3.
+fn handler(id: &str, pre: &InstancePre<RequestState>, limits: &Limits) -> Result<Handler> {
+    match (ProxyPre::new(pre.clone()), ServicePre::new(pre.clone())) {
+        (Ok(p2), Err(_)) => Ok(Handler::P2(p2)),
+        (Err(_), Ok(p3)) => Ok(Handler::P3(ProxyHandler::new(ReusedInstances {
+            app: Default::default(),
+            id: id.to_string(),
+            pre: p3,
+            reuse: limits.instance_reuse,
+            request_timeout: limits.request_timeout,
+            live: Default::default(),
+        }))),
+        (Ok(_), Ok(_)) => bail!("component `{id}` exports both wasi:http 0.2 and 0.3 handlers"),
+        (Err(e), Err(_)) => bail!(
+            "component `{id}` is not an HTTP component (no wasi:http/incoming-handler@0.2 \
+             or wasi:http/handler@0.3 export): {e}"
+        ),
+    }
+}
+
+/// Serves a request on a reused instance of a WASIp3 component, by `deadline`.
+async fn call_reused<B>(
+    id: &str,
+    handler: &ProxyHandler<ReusedInstances>,
+    request: Request<B>,
+    deadline: RequestDeadline,
+) -> Result<Response<HyperOutgoingBody>>
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<wasmtime_wasi_http::Error>,
+{
+    // wasi:http@0.3 takes the scheme and authority from the URI alone (0.2 took them
+    // from the host); Spin completes the URI from the Host header, and so does this.
+    let (mut parts, body) = request.into_parts();
+    let mut uri = std::mem::take(&mut parts.uri).into_parts();
+    if uri.authority.is_none() {
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        uri.authority = Some(host.parse().context("the Host header is no authority")?);
+    }
+    uri.scheme.get_or_insert(http::uri::Scheme::HTTP);
+    uri.path_and_query
+        .get_or_insert(http::uri::PathAndQuery::from_static("/"));
+    parts.uri = http::Uri::from_parts(uri)?;
+    let request = Request::from_parts(parts, body.map_err(Into::into).boxed_unsync());
+    let handling = handler.handle(deadline, request);
+    let answer = match deadline {
+        None => handling.await,
+        Some(deadline) => tokio::time::timeout_at(deadline, handling)
+            .await
+            .unwrap_or_else(|_| Err(ExpirationError.into())),
+    };
+    answer.map_err(|e| {
+        if e.is::<ExpirationError>() {
+            TimedOut {
+                body_unfinished: false,
+            }
+            .into()
+        } else {
+            anyhow!("component `{id}` failed: {e:?}")
+        }
+    })
 }
 
 /// The response the guest set, or why there is none.

@@ -21,6 +21,31 @@ pub struct Limits {
     pub max_queued_requests: usize,
     /// How long a request may wait for an instance before it is answered 503.
     pub queue_timeout: Duration,
+    /// How WASIp3 components' instances are reused (WASIp2 instances never are).
+    pub instance_reuse: InstanceReuse,
+}
+
+/// Spin 4's reuse of a WASIp3 (`wasi:http/handler@0.3`) component's instance, with
+/// Spin's defaults (`crates/trigger-http/src/lib.rs`). Spin also takes a range for each
+/// (a value drawn per instance); the runner takes single values.
+#[derive(Debug, Clone, Copy)]
+pub struct InstanceReuse {
+    /// `--max-instance-reuse-count`: requests one instance serves before it is dropped.
+    pub max_requests: usize,
+    /// `--max-instance-concurrent-reuse-count`: requests one instance serves at once.
+    pub max_concurrent: usize,
+    /// `--idle-instance-timeout`: how long an idle instance is kept for the next request.
+    pub idle_timeout: Duration,
+}
+
+impl Default for InstanceReuse {
+    fn default() -> Self {
+        Self {
+            max_requests: 128,
+            max_concurrent: 16,
+            idle_timeout: Duration::from_secs(1),
+        }
+    }
 }
 
 impl Default for Limits {
@@ -33,6 +58,7 @@ impl Default for Limits {
             max_instances: crate::pool::DEFAULT_MAX_INSTANCES,
             max_queued_requests: 1000,
             queue_timeout: Duration::from_secs(10),
+            instance_reuse: InstanceReuse::default(),
         }
     }
 }

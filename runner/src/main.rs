@@ -1,6 +1,6 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use edgesafe_runner::limits::parse_duration;
+use edgesafe_runner::limits::{parse_duration, InstanceReuse};
 use edgesafe_runner::{build, server, App, AppConfig, Limits};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -88,6 +88,16 @@ struct UpArgs {
     /// Longest a request waits for an instance before it gets 503 with Retry-After.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     queue_timeout: Duration,
+    /// Requests one instance of a WASIp3 component serves before it is dropped, as
+    /// Spin 4's flag (WASIp2 instances serve one request).
+    #[arg(long, default_value_t = InstanceReuse::default().max_requests)]
+    max_instance_reuse_count: usize,
+    /// Requests one instance of a WASIp3 component serves at once, as Spin 4's flag.
+    #[arg(long, default_value_t = InstanceReuse::default().max_concurrent)]
+    max_instance_concurrent_reuse_count: usize,
+    /// How long an idle WASIp3 instance is kept for the next request, as Spin 4's flag.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    idle_instance_timeout: Duration,
 }
 
 fn main() -> Result<()> {
@@ -136,6 +146,11 @@ fn up(args: UpArgs) -> Result<()> {
             max_instances: args.max_instances,
             max_queued_requests: args.max_queued_requests,
             queue_timeout: args.queue_timeout,
+            instance_reuse: InstanceReuse {
+                max_requests: args.max_instance_reuse_count,
+                max_concurrent: args.max_instance_concurrent_reuse_count,
+                idle_timeout: args.idle_instance_timeout,
+            },
         },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -53,6 +53,8 @@ pub fn build_components() {
                 "edgesafe-vault-probe",
                 "-p",
                 "edgesafe-limits-probe",
+                "-p",
+                "edgesafe-bench-hello-p3",
             ])
             .current_dir(root())
             .status()
